@@ -7,6 +7,7 @@ from keras_seq.tflite.convert import (
     export_saved_model,
     list_ops,
     non_builtin_ops,
+    representative_dataset,
     run_tflite,
     serving_function,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "export_saved_model",
     "list_ops",
     "non_builtin_ops",
+    "representative_dataset",
     "run_tflite",
     "serving_function",
 ]

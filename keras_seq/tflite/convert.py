@@ -63,6 +63,17 @@ def _output_names(model):
     return [re.sub(r"[^0-9A-Za-z_]", "_", n) for n in names]
 
 
+def pack_inputs(model, arrays):
+    """Arranges a flat list of inputs the way `model` was built to take."""
+    try:
+        structure = model.input
+    except AttributeError:  # a Sequential model: one input
+        structure = None
+    if structure is None or not isinstance(structure, (list, tuple, dict)):
+        return arrays[0] if len(arrays) == 1 else arrays
+    return keras.tree.pack_sequence_as(structure, arrays)
+
+
 def serving_function(model, sequence_axes=(1,)):
     """A plain function that runs `model` in export mode, outputs by name.
 
@@ -80,7 +91,7 @@ def serving_function(model, sequence_axes=(1,)):
 
     def serve(*args):
         with export_mode():
-            inputs = keras.tree.pack_sequence_as(model.input, list(args))
+            inputs = pack_inputs(model, list(args))
             outputs = model(inputs, training=False)
         if isinstance(outputs, dict):
             return outputs
@@ -130,6 +141,30 @@ def list_ops(content):
 def non_builtin_ops(ops):
     """Ops that the stock LiteRT runtime does not ship: Flex and custom."""
     return [o for o in ops if o.startswith("Flex") or not o.isupper()]
+
+
+def representative_dataset(samples):
+    """Turns a list of input samples into a converter's representative data.
+
+    Args:
+        samples: a list whose items are one array or a list of arrays (one
+            per model input, in `model.inputs` order), each with a batch
+            axis of 1. Varied sequence lengths calibrate better.
+
+    Returns:
+        A callable yielding lists of float32/int arrays, as `convert` takes
+        for `quantization="int8"`.
+    """
+    samples = list(samples)
+    if not samples:
+        raise ValueError("`samples` is empty. Received: []")
+
+    def generate():
+        for sample in samples:
+            arrays = sample if isinstance(sample, (list, tuple)) else [sample]
+            yield [np.asarray(a) for a in arrays]
+
+    return generate
 
 
 def _converter(saved_model_dir, quantization, representative_dataset):
@@ -235,14 +270,24 @@ def _run_converter(converter, quantization, allow_flex):
 
 
 def _explain_failure(message):
-    ops = sorted(set(re.findall(r"tf\.([A-Za-z0-9_]+)", message)))
-    layers = sorted(set(re.findall(r'loc\(.*?"([^"@]+)@', message)))
+    """Names the TF ops and the layers they came from in a converter error."""
+    ops = sorted(
+        set(re.findall(r"'tf\.([A-Za-z0-9_]+)' op", message))
+        | set(re.findall(r"\btf\.([A-Z][A-Za-z0-9_]+)\b", message))
+    )
+    # Op locations look like "model/layer/sublayer/OpName@__inference_...".
+    paths = re.findall(r'"([^"@\s]+/[^"@\s]+)@', message)
+    layers = sorted({p.rsplit("/", 1)[0] for p in paths})
     text = "TFLite conversion with builtin ops only failed"
     if ops:
         text += f"; ops outside the builtin set: {ops}"
     if layers:
-        text += f"; in: {layers[:10]}"
-    first = message.strip().splitlines()[:3]
+        text += f"; from layers: {layers[:10]}"
+    first = [
+        line.strip()
+        for line in message.splitlines()
+        if "error:" in line and "loc(" not in line[:5]
+    ][:2]
     return text + ". Converter said: " + " | ".join(first)
 
 

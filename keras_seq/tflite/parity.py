@@ -1,9 +1,8 @@
 """Keras-versus-LiteRT output comparison."""
 
-import keras
 import numpy as np
 
-from keras_seq.tflite.convert import _output_names, run_tflite
+from keras_seq.tflite.convert import _output_names, pack_inputs, run_tflite
 
 
 def _as_list(x):
@@ -34,9 +33,7 @@ def check_parity(model, tflite, inputs_list, rtol=1e-4, atol=1e-5):
     per_input = []
     for inputs in inputs_list:
         arrays = [np.asarray(a) for a in _as_list(inputs)]
-        expected = model(
-            keras.tree.pack_sequence_as(model.input, arrays), training=False
-        )
+        expected = model(pack_inputs(model, arrays), training=False)
         expected = [np.asarray(e) for e in _as_list(expected)]
         outputs = run_tflite(tflite, dict(zip(names, arrays)))
         output_names = _output_names(model)
