@@ -1,6 +1,9 @@
 """Sequence layers: position encodings, attention, transformer, recurrent,
 temporal convolution, the image-to-sequence front end and pooling."""
 
+# The imports below are grouped by topic, not alphabetically.
+# ruff: noqa: I001
+
 from keras_seq.layers.export_mode import export_mode, in_export_mode
 
 # Position encodings, attention and transformer blocks.
@@ -8,8 +11,10 @@ from keras_seq.layers.export_mode import export_mode, in_export_mode
 # Recurrent blocks.
 
 # Convolution and pooling.
+from keras_seq.layers.conv_front_end import ConvFrontEnd
 
 __all__ = [
+    "ConvFrontEnd",
     "export_mode",
     "in_export_mode",
 ]
