@@ -9,11 +9,13 @@ from keras_seq.layers.export_mode import export_mode, in_export_mode
 # Position encodings, attention and transformer blocks.
 
 # Recurrent blocks.
+from keras_seq.layers.recurrent_block import RecurrentBlock
 
 # Convolution and pooling.
 from keras_seq.layers.conv_front_end import ConvFrontEnd
 
 __all__ = [
+    "RecurrentBlock",
     "ConvFrontEnd",
     "export_mode",
     "in_export_mode",
