@@ -13,10 +13,12 @@ from keras_seq.layers.recurrent_block import RecurrentBlock
 
 # Convolution and pooling.
 from keras_seq.layers.conv_front_end import ConvFrontEnd
+from keras_seq.layers.temporal_conv_block import TemporalConvBlock
 
 __all__ = [
     "RecurrentBlock",
     "ConvFrontEnd",
+    "TemporalConvBlock",
     "export_mode",
     "in_export_mode",
 ]
