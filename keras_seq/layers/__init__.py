@@ -7,6 +7,19 @@ temporal convolution, the image-to-sequence front end and pooling."""
 from keras_seq.layers.export_mode import export_mode, in_export_mode
 
 # Position encodings, attention and transformer blocks.
+from keras_seq.layers.sinusoidal_position_encoding import (
+    SinusoidalPositionEncoding,
+)
+from keras_seq.layers.position_embedding import PositionEmbedding
+from keras_seq.layers.rotary_embedding import RotaryEmbedding
+from keras_seq.layers.alibi_bias import AlibiBias
+from keras_seq.layers.multi_head_attention import MultiHeadAttention
+from keras_seq.layers.transformer_encoder_block import (
+    TransformerEncoderBlock,
+)
+from keras_seq.layers.transformer_decoder_block import (
+    TransformerDecoderBlock,
+)
 
 # Recurrent blocks.
 from keras_seq.layers.recurrent_block import RecurrentBlock
@@ -16,6 +29,13 @@ from keras_seq.layers.conv_front_end import ConvFrontEnd
 from keras_seq.layers.temporal_conv_block import TemporalConvBlock
 
 __all__ = [
+    "SinusoidalPositionEncoding",
+    "PositionEmbedding",
+    "RotaryEmbedding",
+    "AlibiBias",
+    "MultiHeadAttention",
+    "TransformerEncoderBlock",
+    "TransformerDecoderBlock",
     "RecurrentBlock",
     "ConvFrontEnd",
     "TemporalConvBlock",
