@@ -13,16 +13,28 @@ from keras_seq.data.fonts import (
     system_fonts,
 )
 from keras_seq.data.line_renderer import Augmentation, LineRenderer
+from keras_seq.data.lines_tsv import (
+    LineImageError,
+    LineRecord,
+    LinesDataset,
+    load_line_image,
+    read_lines_tsv,
+)
 from keras_seq.data.text_sampler import TextSampler
 
 __all__ = [
     "Augmentation",
     "Charset",
+    "LineImageError",
+    "LineRecord",
     "LineRenderer",
+    "LinesDataset",
     "TextSampler",
     "default_fonts",
     "find_fonts",
     "font_codepoints",
+    "load_line_image",
     "missing_characters",
+    "read_lines_tsv",
     "system_fonts",
 ]
