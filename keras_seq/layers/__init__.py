@@ -27,6 +27,8 @@ from keras_seq.layers.recurrent_block import RecurrentBlock
 # Convolution and pooling.
 from keras_seq.layers.conv_front_end import ConvFrontEnd
 from keras_seq.layers.temporal_conv_block import TemporalConvBlock
+from keras_seq.layers.masked_global_pooling import MaskedGlobalPooling
+from keras_seq.layers.attention_pooling import AttentionPooling
 
 __all__ = [
     "SinusoidalPositionEncoding",
@@ -39,6 +41,8 @@ __all__ = [
     "RecurrentBlock",
     "ConvFrontEnd",
     "TemporalConvBlock",
+    "MaskedGlobalPooling",
+    "AttentionPooling",
     "export_mode",
     "in_export_mode",
 ]

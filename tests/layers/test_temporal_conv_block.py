@@ -209,3 +209,21 @@ def test_state_needs_causal_padding():
     layer = TemporalConvBlock(8, padding="same")
     with pytest.raises(ValueError, match="padding='same'"):
         layer(X, state=np.zeros((2, 2, 8), "float32"))
+
+
+def test_tflite_with_padding_mask():
+    inputs = keras.Input((None, 8), name="x")
+    mask = keras.Input((None,), dtype="int32", name="mask")
+    layer = TemporalConvBlock(8, padding="same", dilation_rate=2, pool_size=2)
+    model = keras.Model([inputs, mask], layer(inputs, padding_mask=mask))
+    report = tflite.convert(model)
+    assert not tflite.non_builtin_ops(report.ops)
+    rng = np.random.default_rng(7)
+    samples = []
+    for length, real in ((8, 5), (21, 21)):
+        m = np.zeros((1, length), "int32")
+        m[0, :real] = 1
+        x = rng.normal(size=(1, length, 8)).astype("float32")
+        samples.append([x, m])
+    result = tflite.check_parity(model, report.content, samples)
+    assert result["ok"], result
