@@ -311,6 +311,7 @@ class MultiHeadAttention(keras.layers.Layer):
         def combine(a, b):
             return b if a is None else ops.logical_and(a, b)
 
+        shape = (query_length, key_length)
         if self.causal or cached:
             query_positions = ops.arange(query_length, dtype="int32") + start
             key_positions = ops.arange(key_length, dtype="int32")
@@ -326,15 +327,20 @@ class MultiHeadAttention(keras.layers.Layer):
                     ops.expand_dims(key_positions, 0) < end,
                     (query_length, key_length),
                 )
-            visible = combine(visible, allowed[None, None])
+            # (q_len, k_len) -> (1, 1, q_len, k_len)
+            visible = combine(visible, ops.reshape(allowed, (1, 1) + shape))
+        # Boolean tensors are expanded with reshape: TFLite has no builtin
+        # for a boolean strided slice that adds axes.
         if padding_mask is not None:
             keys = ops.cast(padding_mask, "bool")
             # (batch_size, k_len) -> (batch_size, 1, 1, k_len)
-            visible = combine(visible, keys[:, None, None, :])
+            keys = ops.reshape(keys, (-1, 1, 1, key_length))
+            visible = combine(visible, keys)
         if attention_mask is not None:
             pairs = ops.cast(attention_mask, "bool")
             # (batch_size, q_len, k_len) -> (batch_size, 1, q_len, k_len)
-            visible = combine(visible, pairs[:, None])
+            pairs = ops.reshape(pairs, (-1, 1, query_length, key_length))
+            visible = combine(visible, pairs)
         return visible
 
     def call(
