@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_seq import tflite
-from keras_seq.layers import ConvFrontEnd
+from keras_seq.layers import ConvFrontEnd, RecurrentBlock
 from keras_seq.testing import run_layer_test
 
 SMALL = {
@@ -188,3 +188,37 @@ def test_bad_arguments(kwargs, received):
 def test_wrong_rank():
     with pytest.raises(ValueError, match=r"Received: input_shape=\(2, 8, 12\)"):
         ConvFrontEnd(**SMALL)(np.zeros((2, 8, 12), "float32"))
+
+
+def test_ocr_shaped_model_sees_frame_mask():
+    # ConvFrontEnd -> bidirectional RecurrentBlock with no mask argument:
+    # the recurrent block gets the frame mask implicitly. Its backward
+    # direction would read padded frames otherwise.
+    images = keras.Input((16, None, 1), name="images")
+    columns = keras.Input((None,), dtype="int32", name="columns")
+    features = ConvFrontEnd(**SMALL)(images, padding_mask=columns)
+    recurrent = RecurrentBlock(4, bidirectional=True)
+    model = keras.Model([images, columns], recurrent(features))
+    # Random biases too: with zero biases an LSTM run over all-zero
+    # (padded) frames stays at a zero state and would hide a lost mask.
+    rng = np.random.default_rng(8)
+    for weight in recurrent.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32") * 0.5)
+
+    x = _images(2, 16, 24)
+    mask = np.zeros((2, 24), "int32")
+    mask[0, :21] = 1
+    mask[1, :13] = 1
+    base = np.asarray(model([x, mask]))
+    longer = np.concatenate([x, np.ones((2, 16, 8, 1), "float32")], 2)
+    longer_mask = np.pad(mask, ((0, 0), (0, 8)))
+    out = np.asarray(model([longer, longer_mask]))
+    for b, n in enumerate((21, 13)):
+        frames = n // 4
+        np.testing.assert_allclose(out[b, :frames], base[b, :frames], atol=1e-5)
+
+    report = tflite.convert(model, sequence_axes=(2,))
+    assert not tflite.non_builtin_ops(report.ops)
+    samples = [[longer[:1], longer_mask[:1]], [x[1:, :, :13], mask[1:, :13]]]
+    result = tflite.check_parity(model, report.content, samples)
+    assert result["ok"], result
