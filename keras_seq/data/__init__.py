@@ -20,9 +20,17 @@ from keras_seq.data.lines_tsv import (
     load_line_image,
     read_lines_tsv,
 )
+from keras_seq.data.pipeline import (
+    DEFAULT_BUCKET_BOUNDARIES,
+    line_dataset,
+    min_ctc_frames,
+    pad_line_image,
+    synthetic_line_dataset,
+)
 from keras_seq.data.text_sampler import TextSampler
 
 __all__ = [
+    "DEFAULT_BUCKET_BOUNDARIES",
     "Augmentation",
     "Charset",
     "LineImageError",
@@ -33,8 +41,12 @@ __all__ = [
     "default_fonts",
     "find_fonts",
     "font_codepoints",
+    "line_dataset",
     "load_line_image",
+    "min_ctc_frames",
     "missing_characters",
+    "pad_line_image",
     "read_lines_tsv",
+    "synthetic_line_dataset",
     "system_fonts",
 ]
