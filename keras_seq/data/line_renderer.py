@@ -173,7 +173,7 @@ class LineRenderer:
     blur, noise, JPEG). Every random choice comes from one
     `numpy.random.Generator`, drawn in the same order whatever the
     `Augmentation` says, so a seed gives the same images on every machine
-    that has the same fonts.
+    with the same fonts and the same Pillow (FreeType) build.
 
     Fonts: by default the DejaVu faces bundled with matplotlib (Sans, Serif
     and Sans Mono, with bold and oblique faces; see `default_fonts`), which
@@ -194,7 +194,9 @@ class LineRenderer:
             the default `Augmentation()`.
 
     Call arguments (`render`):
-        text: non-empty str with at least one non-space character.
+        text: str with at least one non-space character and no control
+            characters (one line: no tab or newline). Empty text is an
+            error rather than a zero-width image.
         rng: optional `numpy.random.Generator`; defaults to the renderer's.
 
     Returns (`render`):
@@ -299,6 +301,14 @@ class LineRenderer:
             raise ValueError(
                 "`text` must be a string with a non-space character. "
                 f"Received: text={text!r}"
+            )
+        control = sorted(
+            set(c for c in text if unicodedata.category(c).startswith("C"))
+        )
+        if control:
+            raise ValueError(
+                "`text` must be one line without control characters (tabs, "
+                f"newlines, ...); found {control}. Received: text={text!r}"
             )
         text = unicodedata.normalize("NFC", text)
         rng = self._rng if rng is None else rng

@@ -22,6 +22,7 @@ SKIP_REASONS = (
     "corrupt_image",
     "empty_image",
     "too_wide",
+    "too_large",
     "unknown_characters",
 )
 
@@ -53,7 +54,9 @@ def load_line_image(path, height=32, max_width=None):
     Raises:
         LineImageError: a `ValueError` whose `reason` is
             `"missing_image"`, `"corrupt_image"`, `"empty_image"` (zero
-            width or height) or `"too_wide"`.
+            width or height, or no bytes), `"too_wide"` or `"too_large"`
+            (more pixels than Pillow's `Image.MAX_IMAGE_PIXELS`, a
+            decompression-bomb guard).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -80,6 +83,11 @@ def load_line_image(path, height=32, max_width=None):
                 gray = _to_gray(image)
     except LineImageError:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise LineImageError(
+            f"Image {path} has too many pixels to decode safely: {e}",
+            "too_large",
+        ) from e
     except Exception as e:  # Pillow raises many types for bad files.
         if _is_empty_file(path):
             raise LineImageError(
@@ -252,8 +260,8 @@ def read_lines_tsv(
     transcription with characters outside `charset`
     (`unknown_characters`), a missing image file (`missing_image`), and
     with `check_images`, an image that is unreadable, of zero size or
-    wider than `max_width` at `height` (`corrupt_image`, `empty_image`,
-    `too_wide`).
+    wider than `max_width` at `height`, or too large to decode safely
+    (`corrupt_image`, `empty_image`, `too_wide`, `too_large`).
 
     Args:
         folder: path of the dataset folder (or of the `lines.tsv` itself).

@@ -22,14 +22,16 @@ def _line_png(path, width=120, height=40):
     image.save(path)
 
 
-def _zero_width_png(path):
+def _png_header_only(path, width, height):
+    """A PNG that claims a size and holds no pixel data."""
+
     def chunk(kind, data):
         crc = zlib.crc32(kind + data) & 0xFFFFFFFF
         return (
             struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
         )
 
-    header = struct.pack(">IIBBBBB", 0, 10, 8, 0, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     path.write_bytes(
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
@@ -102,7 +104,8 @@ def test_missing_lines_tsv(tmp_path):
 def test_every_bad_sample_is_skipped_and_counted(folder, caplog):
     (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nrubbish" * 10)
     (folder / "empty.png").write_bytes(b"")
-    _zero_width_png(folder / "zero.png")
+    _png_header_only(folder / "zero.png", 0, 10)
+    _png_header_only(folder / "bomb.png", 200_000, 2_000)
     whole = folder / "whole.png"
     _line_png(whole)
     (folder / "truncated.png").write_bytes(
@@ -120,7 +123,8 @@ def test_every_bad_sample_is_skipped_and_counted(folder, caplog):
         "empty.png\tabc\n"
         "zero.png\tabc\n"
         "wide.png\tabc\n"
-        "img/b.png\tabc§\n",
+        "img/b.png\tabc§\n"
+        "bomb.png\tabc\n",
     )
     charset = Charset("abcdgo")
     with caplog.at_level(logging.WARNING):
@@ -133,9 +137,10 @@ def test_every_bad_sample_is_skipped_and_counted(folder, caplog):
         "corrupt_image": 2,
         "empty_image": 2,
         "too_wide": 1,
+        "too_large": 1,
         "unknown_characters": 1,
     }
-    assert "Skipped 9 of 10 lines" in caplog.text
+    assert "Skipped 10 of 11 lines" in caplog.text
     lines = {number: reason for number, reason, _ in dataset.problems}
     assert lines[2] == "malformed_line" and lines[10] == "unknown_characters"
 

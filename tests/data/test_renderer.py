@@ -101,7 +101,7 @@ def test_each_augmentation_changes_the_image(name):
 
 def test_rejects_empty_text():
     renderer = LineRenderer()
-    for text in ("", "   ", None):
+    for text in ("", "   ", None, "two\nlines", "a\tb"):
         with pytest.raises(ValueError, match="text"):
             renderer.render(text)
 
