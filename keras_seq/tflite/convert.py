@@ -56,11 +56,17 @@ def _input_specs(model, sequence_axes):
 
 
 def _output_names(model):
+    """One distinct, signature-safe name per model output, in order."""
     names = getattr(model, "output_names", None)
     outputs = model.outputs
     if not names or len(names) != len(outputs):
         names = [f"output_{i}" for i in range(len(outputs))]
-    return [re.sub(r"[^0-9A-Za-z_]", "_", n) for n in names]
+    names = [re.sub(r"[^0-9A-Za-z_]", "_", n) for n in names]
+    # A layer with several outputs gives them all the layer's name.
+    unique = []
+    for i, name in enumerate(names):
+        unique.append(f"{name}_{i}" if names.count(name) > 1 else name)
+    return unique
 
 
 def pack_inputs(model, arrays):
