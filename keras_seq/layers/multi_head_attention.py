@@ -89,7 +89,8 @@ class MultiHeadAttention(keras.layers.Layer):
         key: `(batch_size, key_length, key_dim)`; None: the value.
         padding_mask: `(batch_size, key_length)`, 1 for real key steps (with
             a cache: `(batch_size, cache_length)`). None: the Keras mask of
-            the query in self-attention.
+            the keys (the query in self-attention, the value when called
+            with `[query, value]`).
         attention_mask: `(batch_size, query_length, key_length)`, 1 where
             query `i` may see key `j`; combined with the other masks.
         cache: `(batch_size, 2, cache_length, num_heads, head_dim)`, the
@@ -99,7 +100,8 @@ class MultiHeadAttention(keras.layers.Layer):
             values are written there.
         training: whether dropout is active.
         return_attention_scores: also return the attention probabilities.
-        mask: the Keras mask of the query (filled in by Keras).
+        mask: the Keras mask(s) of the first argument (filled in by
+            Keras).
 
     Returns:
         `(batch_size, query_length, query_dim)`; then, if requested, the
@@ -362,6 +364,9 @@ class MultiHeadAttention(keras.layers.Layer):
             value = query
             if padding_mask is None and not isinstance(mask, (list, tuple)):
                 padding_mask = mask
+        elif padding_mask is None and isinstance(mask, (list, tuple)):
+            # Called with [query, value]: the keys' steps are the value's.
+            padding_mask = mask[1] if len(mask) > 1 else None
         key = value if key is None else key
         self._check_inputs(query, value, key, cache)
         if cache is not None and not self_attention:
@@ -444,7 +449,8 @@ class MultiHeadAttention(keras.layers.Layer):
             results.append(new_cache)
         return results[0] if len(results) == 1 else tuple(results)
 
-    def compute_mask(self, query, value=None, key=None, mask=None, **kwargs):
+    def compute_mask(self, inputs, mask=None):
+        # The output's steps are the query's steps.
         if isinstance(mask, (list, tuple)):
             return mask[0]
         return mask

@@ -51,7 +51,9 @@ class TransformerDecoderBlock(keras.layers.Layer):
             steps (with a cache: `(batch_size, cache_length)`). None: the
             decoder sequence's Keras mask.
         encoder_padding_mask: `(batch_size, encoder_length)`, 1 for real
-            encoder steps.
+            encoder steps. None: the encoder sequence's Keras mask when the
+            sequences come as one list (Keras passes only the first
+            argument's mask).
         attention_mask: `(batch_size, decoder_length, decoder_length)`,
             combined with the causal mask.
         encoder_attention_mask: `(batch_size, decoder_length,
@@ -304,7 +306,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
             return x, new_cache
         return x
 
-    def compute_mask(self, decoder_sequence, *args, mask=None, **kwargs):
+    def compute_mask(self, inputs, mask=None):
+        # The output's steps are the decoder's steps.
         if isinstance(mask, (list, tuple)):
             return mask[0]
         return mask

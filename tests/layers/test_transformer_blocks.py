@@ -1,6 +1,8 @@
 """Transformer encoder and decoder blocks, and step-by-step decoding with a
 cache in Keras and in a converted TFLite step model."""
 
+import doctest
+
 import keras
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ from keras_seq.layers import (
     TransformerDecoderBlock,
     TransformerEncoderBlock,
 )
+from keras_seq.layers import transformer_decoder_block as decoder_module
+from keras_seq.layers import transformer_encoder_block as encoder_module
 from keras_seq.testing import run_layer_test
 
 RNG = np.random.default_rng(0)
@@ -133,6 +137,23 @@ def test_decoder_block_encoder_padding_hides_encoder_steps():
     assert not np.allclose(base, np.asarray(block(X, noisy)), atol=1e-3)
 
 
+def test_decoder_block_uses_keras_masks_of_a_list_input():
+    decoder = keras.Input((None, 16))
+    encoder = keras.Input((None, 12))
+    block = TransformerDecoderBlock(num_heads=4, intermediate_dim=32)
+    outputs = block(
+        [keras.layers.Masking()(decoder), keras.layers.Masking()(encoder)]
+    )
+    model = keras.Model([decoder, encoder], outputs)
+    encoded = ENCODED.copy()
+    encoded[1, 4:] = 0.0
+    np.testing.assert_allclose(
+        model([X, encoded]),
+        block(X, encoded, encoder_padding_mask=MASK),
+        atol=1e-6,
+    )
+
+
 def test_decoder_block_is_causal():
     block = TransformerDecoderBlock(num_heads=4, intermediate_dim=32)
     changed = X.copy()
@@ -234,3 +255,9 @@ def test_decoder_block_streams_like_the_whole_sequence():
     )
     report = _check_streaming(block, block(X, ENCODED), encoder=ENCODED)
     assert "SOFTMAX" in report.ops
+
+
+def test_docstring_examples_run():
+    for module in (encoder_module, decoder_module):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
