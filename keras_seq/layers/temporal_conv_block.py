@@ -121,7 +121,11 @@ class TemporalConvBlock(keras.layers.Layer):
             ("kernel_size", kernel_size),
             ("dilation_rate", dilation_rate),
         ):
-            if not isinstance(value, int) or value <= 0:
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value <= 0
+            ):
                 raise ValueError(
                     f"`{name}` must be a positive int. "
                     f"Received: {name}={value!r}"
