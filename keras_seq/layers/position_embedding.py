@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_seq.layers.sinusoidal_position_encoding import position_rows
+
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class PositionEmbedding(keras.layers.Layer):
@@ -21,8 +23,9 @@ class PositionEmbedding(keras.layers.Layer):
     Call arguments:
         inputs: `(batch_size, sequence_length, hidden_dim)`; only its shape
             is read.
-        start_index: the position of the first step (an int or a scalar
-            integer tensor), for decoding one step at a time.
+        start_index: the position of the first step (an int, or an
+            integer tensor of shape `()` or `(1,)`), for decoding one step
+            at a time.
 
     Returns:
         `(batch_size, sequence_length, hidden_dim)` in the compute dtype.
@@ -69,21 +72,14 @@ class PositionEmbedding(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, start_index=0):
-        shape = ops.shape(inputs)
-        length = shape[1]
-        if isinstance(length, int) and length > self.max_sequence_length:
-            raise ValueError(
-                f"The inputs are longer than max_sequence_length="
-                f"{self.max_sequence_length}. Received: sequence_length="
-                f"{length}"
-            )
         table = ops.convert_to_tensor(self.embeddings)
-        # (max_sequence_length, hidden_dim) -> (sequence_length, hidden_dim)
-        table = ops.slice(table, (start_index, 0), (length, shape[2]))
-        table = ops.cast(table, self.compute_dtype)
-        # (sequence_length, hidden_dim) -> (batch_size, sequence_length,
-        # hidden_dim)
-        return ops.broadcast_to(ops.expand_dims(table, 0), shape)
+        return position_rows(
+            table,
+            inputs,
+            start_index,
+            self.max_sequence_length,
+            self.compute_dtype,
+        )
 
     def compute_mask(self, inputs, mask=None):
         return mask

@@ -22,6 +22,42 @@ def sinusoidal_table(max_sequence_length, hidden_dim, max_wavelength=10000):
     return table.astype("float32")
 
 
+def position_rows(table, inputs, start_index, max_sequence_length, dtype):
+    """Rows `start_index ..` of a position table, one per input step.
+
+    Slices with plain ops (SLICE and BROADCAST_TO in TFLite), so a converted
+    model resizes to any length up to `max_sequence_length`.
+
+    Args:
+        table: `(max_sequence_length, hidden_dim)`.
+        inputs: `(batch_size, sequence_length, hidden_dim)`; only its shape
+            is read.
+        start_index: an int, or an integer tensor of shape `()` or `(1,)`.
+        max_sequence_length: the table's length, for the error message.
+        dtype: the output dtype (the table is cast to it).
+
+    Returns:
+        `(batch_size, sequence_length, hidden_dim)` in `dtype`.
+    """
+    shape = ops.shape(inputs)
+    length = shape[1]
+    if isinstance(length, int) and isinstance(start_index, int):
+        if start_index + length > max_sequence_length:
+            raise ValueError(
+                f"The positions run past max_sequence_length="
+                f"{max_sequence_length}. Received: sequence_length={length}"
+                f", start_index={start_index}"
+            )
+    if not isinstance(start_index, int):
+        start_index = ops.reshape(ops.cast(start_index, "int32"), ())
+    # (max_sequence_length, hidden_dim) -> (sequence_length, hidden_dim)
+    rows = ops.slice(table, (start_index, 0), (length, shape[2]))
+    rows = ops.cast(rows, dtype)
+    # (sequence_length, hidden_dim) -> (batch_size, sequence_length,
+    # hidden_dim)
+    return ops.broadcast_to(ops.expand_dims(rows, 0), shape)
+
+
 @keras.saving.register_keras_serializable(package="keras_seq")
 class SinusoidalPositionEncoding(keras.layers.Layer):
     """Fixed sine/cosine position encoding.
@@ -43,8 +79,9 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
     Call arguments:
         inputs: `(batch_size, sequence_length, hidden_dim)`; only its shape
             is read.
-        start_index: the position of the first step (an int or a scalar
-            integer tensor), for decoding one step at a time.
+        start_index: the position of the first step (an int, or an
+            integer tensor of shape `()` or `(1,)`), for decoding one step
+            at a time.
 
     Returns:
         `(batch_size, sequence_length, hidden_dim)`, the encoding in the
@@ -101,21 +138,14 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, start_index=0):
-        shape = ops.shape(inputs)
-        length = shape[1]
-        if isinstance(length, int) and length > self.max_sequence_length:
-            raise ValueError(
-                f"The inputs are longer than max_sequence_length="
-                f"{self.max_sequence_length}. Received: sequence_length="
-                f"{length}"
-            )
         table = ops.convert_to_tensor(self._table)
-        # (max_sequence_length, hidden_dim) -> (sequence_length, hidden_dim)
-        table = ops.slice(table, (start_index, 0), (length, shape[2]))
-        table = ops.cast(table, self.compute_dtype)
-        # (sequence_length, hidden_dim) -> (batch_size, sequence_length,
-        # hidden_dim)
-        return ops.broadcast_to(ops.expand_dims(table, 0), shape)
+        return position_rows(
+            table,
+            inputs,
+            start_index,
+            self.max_sequence_length,
+            self.compute_dtype,
+        )
 
     def compute_mask(self, inputs, mask=None):
         return mask

@@ -59,14 +59,17 @@ def test_sinusoidal_matches_closed_form():
 def test_sinusoidal_start_index_continues_the_table():
     layer = SinusoidalPositionEncoding()
     whole = np.asarray(layer(np.zeros((1, 10, 8))))
-    step = np.asarray(layer(np.zeros((1, 1, 8)), start_index=4))
-    np.testing.assert_allclose(step[0, 0], whole[0, 4], atol=1e-7)
+    for start in (4, np.array([4], "int32")):
+        step = np.asarray(layer(np.zeros((1, 1, 8)), start_index=start))
+        np.testing.assert_allclose(step[0, 0], whole[0, 4], atol=1e-7)
 
 
 def test_sinusoidal_too_long_input_raises():
     layer = SinusoidalPositionEncoding(max_sequence_length=4)
     with pytest.raises(ValueError, match="sequence_length=5"):
         layer(np.zeros((1, 5, 8)))
+    with pytest.raises(ValueError, match="start_index=2"):
+        layer(np.zeros((1, 3, 8)), start_index=2)
 
 
 def test_sinusoidal_wrong_rank_raises():

@@ -212,6 +212,10 @@ def _check_streaming(layer, whole, encoder=None):
     report = tflite.convert(model, input_signature=signature)
     assert not tflite.non_builtin_ops(report.ops)
     assert "DYNAMIC_UPDATE_SLICE" in report.ops
+    # The state goes in and out as tensors: no resource variables.
+    assert not {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"} & set(
+        report.ops
+    )
     # The TFLite signature names its inputs after the Keras inputs.
     keras_cache = np.zeros((1, 2, CACHE_LENGTH, 4, head_dim), "float32")
     lite_cache = keras_cache.copy()
