@@ -236,6 +236,11 @@ class ConvFrontEnd(keras.layers.Layer):
     def call(self, images, padding_mask=None, mask=None, training=None):
         if padding_mask is None:
             padding_mask = mask
+        if padding_mask is not None and len(padding_mask.shape) != 2:
+            raise ValueError(
+                "The column mask must have shape (batch_size, width). "
+                f"Received: mask shape {tuple(padding_mask.shape)}"
+            )
         x = images
         column_mask = None
         if padding_mask is not None:

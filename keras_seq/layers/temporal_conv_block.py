@@ -248,6 +248,12 @@ class TemporalConvBlock(keras.layers.Layer):
     ):
         if padding_mask is None:
             padding_mask = mask
+        if padding_mask is not None and len(padding_mask.shape) != 2:
+            raise ValueError(
+                "The padding mask must have shape "
+                "(batch_size, sequence_length). "
+                f"Received: mask shape {tuple(padding_mask.shape)}"
+            )
         if state is not None and self.padding != "causal":
             raise ValueError(
                 "Streaming with `state` needs padding='causal'. "

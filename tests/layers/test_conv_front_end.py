@@ -221,3 +221,9 @@ def test_ocr_shaped_model_sees_frame_mask():
     samples = [[longer[:1], longer_mask[:1]], [x[1:, :, :13], mask[1:, :13]]]
     result = tflite.check_parity(model, report.content, samples)
     assert result["ok"], result
+
+
+def test_mask_of_wrong_rank():
+    images = _images(2, 8, 12)
+    with pytest.raises(ValueError, match=r"Received: mask shape \(2, 8, 12\)"):
+        ConvFrontEnd(**SMALL)(images, padding_mask=np.ones((2, 8, 12)))

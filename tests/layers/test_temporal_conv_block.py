@@ -227,3 +227,8 @@ def test_tflite_with_padding_mask():
         samples.append([x, m])
     result = tflite.check_parity(model, report.content, samples)
     assert result["ok"], result
+
+
+def test_mask_of_wrong_rank():
+    with pytest.raises(ValueError, match=r"Received: mask shape \(2, 10, 8\)"):
+        TemporalConvBlock(8)(X, padding_mask=np.ones((2, 10, 8)))
