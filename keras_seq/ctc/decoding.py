@@ -264,97 +264,114 @@ class _BeamSearch:
         blank = self.blank
         classes = np.arange(num_classes)
 
+        # Every prefix ever kept is a node of a tree: node 0 is the empty
+        # prefix; a node knows its parent, its last id and its text.
+        parent_of, last_of, text_of = [-1], [-1], [""]
+        child_of = {}  # (node, id) -> node
+
         # Beam state, one entry per beam.
-        prefixes = [()]
+        beam = np.array([0])  # tree node of each beam's prefix
         p_b = np.array([0.0])  # log P(alignments ending in blank)
         p_nb = np.array([NEG_INF])  # log P(alignments ending in last id)
-        extra = np.array([0.0])  # LM and bonus added so far
-        nodes = [0]  # lexicon trie node
-        texts = [""]
+        extra = np.array([0.0])  # LM and bonus terms added so far
+        word = np.array([0])  # lexicon trie node of each beam
         lm_rows = {}
 
         for t in range(frames):
             lp = log_probs[t]
+            size = len(beam)
             total = np.logaddexp(p_b, p_nb)
-            last = np.array([p[-1] if p else -1 for p in prefixes])
+            last = np.array([last_of[n] for n in beam])
 
             # 1. Same prefix: a blank, or the last id repeated.
             same_b = total + lp[blank]
-            same_nb = p_nb + np.where(last >= 0, lp[np.maximum(last, 0)], 0)
-            same_nb[last < 0] = NEG_INF
+            same_nb = np.where(last >= 0, p_nb + lp[last], NEG_INF)
 
             # 2. Extensions by every id c: (beams, num_classes).
-            ext = np.where(
-                classes[None, :] == last[:, None], p_b[:, None], total[:, None]
-            )
-            ext = ext + lp[None, :]
+            repeat = classes[None, :] == last[:, None]
+            ext = np.where(repeat, p_b[:, None], total[:, None]) + lp
             ext[:, blank] = NEG_INF
-            bonus = np.full((len(prefixes), num_classes), self.bonus)
+            bonus = np.full((1, num_classes), self.bonus)
             if self.lm is not None:
-                for i, text in enumerate(texts):
-                    row = lm_rows.get(text)
+                rows = []
+                for node in beam.tolist():
+                    row = lm_rows.get(node)
                     if row is None:
-                        row = self._lm_row(text, num_classes)
-                        lm_rows[text] = row
-                    bonus[i] += row
+                        row = self._lm_row(text_of[node], num_classes)
+                        lm_rows[node] = row
+                    rows.append(row)
+                bonus = bonus + np.stack(rows)
             if self.trie is not None:
-                ext[~self.trie.allowed[nodes]] = NEG_INF
+                ext[~self.trie.allowed[word]] = NEG_INF
 
             # 3. Extensions that reach a prefix already in the beam merge
-            # into it (they carry no new LM or bonus term).
-            index = {p: i for i, p in enumerate(prefixes)}
-            for j, p in enumerate(prefixes):
-                if p:
-                    i = index.get(p[:-1])
-                    if i is not None:
-                        same_nb[j] = np.logaddexp(same_nb[j], ext[i, p[-1]])
-                        ext[i, p[-1]] = NEG_INF
+            # into it (its LM and bonus terms are already counted).
+            index = {n: i for i, n in enumerate(beam.tolist())}
+            for j, node in enumerate(beam.tolist()):
+                i = index.get(parent_of[node])
+                if i is not None:
+                    c = last_of[node]
+                    same_nb[j] = np.logaddexp(same_nb[j], ext[i, c])
+                    ext[i, c] = NEG_INF
 
             # 4. Keep the best `width` of beams and extensions.
-            keep_scores = np.logaddexp(same_b, same_nb) + extra
-            ext_scores = ext + extra[:, None] + bonus
-            scores = np.concatenate([keep_scores, ext_scores.ravel()])
+            ext_extra = extra[:, None] + bonus
+            scores = np.concatenate(
+                [
+                    np.logaddexp(same_b, same_nb) + extra,
+                    (ext + ext_extra).ravel(),
+                ]
+            )
             count = min(self.width, int(np.isfinite(scores).sum()))
             if count == 0:
                 break
             top = np.argpartition(-scores, count - 1)[:count]
-            new = ([], [], [], [], [], [])
-            for k in top:
-                if k < len(prefixes):
-                    i = int(k)
-                    entry = (prefixes[i], same_b[i], same_nb[i], extra[i])
-                    node, text = nodes[i], texts[i]
-                else:
-                    i, c = divmod(int(k) - len(prefixes), num_classes)
-                    entry = (
-                        prefixes[i] + (c,),
-                        NEG_INF,
-                        ext[i, c],
-                        extra[i] + bonus[i, c],
-                    )
-                    node = self.trie.step(nodes[i], c) if self.trie else 0
-                    text = texts[i]
+            kept = top[top < size]
+            grown = top[top >= size] - size
+            source, ids = np.divmod(grown, num_classes)
+            new_nodes = []
+            new_words = []
+            for i, c in zip(source.tolist(), ids.tolist()):
+                node = int(beam[i])
+                child = child_of.get((node, c))
+                if child is None:
+                    child = len(parent_of)
+                    child_of[(node, c)] = child
+                    parent_of.append(node)
+                    last_of.append(c)
+                    text = text_of[node]
                     if self.vocabulary is not None:
                         text += self.vocabulary[c]
-                for part, value in zip(new, entry + (node, text)):
-                    part.append(value)
-            prefixes = new[0]
-            p_b, p_nb, extra = (np.array(v) for v in new[1:4])
-            nodes, texts = new[4], new[5]
+                    text_of.append(text)
+                new_nodes.append(child)
+                if self.trie is not None:
+                    new_words.append(self.trie.step(int(word[i]), c))
+            beam = np.concatenate([beam[kept], np.array(new_nodes, int)])
+            p_b = np.concatenate([same_b[kept], np.full(len(grown), NEG_INF)])
+            p_nb = np.concatenate([same_nb[kept], ext[source, ids]])
+            extra = np.concatenate([extra[kept], ext_extra[source, ids]])
+            if self.trie is not None:
+                word = np.concatenate([word[kept], np.array(new_words, int)])
+            else:
+                word = np.zeros(len(beam), int)
 
         # 5. Finish: end-of-text LM term, whole words only when possible.
         scores = np.logaddexp(p_b, p_nb) + extra
         if self.lm is not None:
             scores = scores + self.lm_weight * np.array(
-                [self.lm.log_prob(text, EOS) for text in texts]
+                [self.lm.log_prob(text_of[n], EOS) for n in beam]
             )
         if self.trie is not None:
-            whole = np.array([self.trie.is_word[n] or n == 0 for n in nodes])
+            whole = self.trie.is_word[word] | (word == 0)
             if whole.any():
                 scores = np.where(whole, scores, NEG_INF)
-        order = np.argsort(-scores, kind="stable")
-        return [
-            (prefixes[k], float(scores[k]))
-            for k in order
-            if np.isfinite(scores[k])
-        ]
+        results = []
+        for k in np.argsort(-scores, kind="stable"):
+            if not np.isfinite(scores[k]):
+                continue
+            ids, node = [], int(beam[k])
+            while node > 0:
+                ids.append(last_of[node])
+                node = parent_of[node]
+            results.append((ids[::-1], float(scores[k])))
+        return results
