@@ -37,8 +37,8 @@ class Augmentation:
         width_scale: (low, high) horizontal stretch factor, always applied.
         stroke_probability: chance of a thicker or thinner stroke.
         stroke_width: largest extra stroke in pixels at the rendering size
-            (1.5 times `height`); a thinner stroke (one pixel eroded) is
-            drawn as often as each thicker width.
+            (a font size of `height` pixels); a thinner stroke (one pixel
+            eroded) is drawn as often as each thicker width.
         contrast_probability: chance of lowered contrast.
         ink_level: (low, high) ink intensity when contrast is lowered.
         background_level: (low, high) background intensity when contrast
@@ -72,7 +72,7 @@ class Augmentation:
     shear: float = 0.3
     width_scale: tuple = (0.85, 1.15)
     stroke_probability: float = 0.3
-    stroke_width: int = 2
+    stroke_width: int = 1
     contrast_probability: float = 0.4
     ink_level: tuple = (0.5, 1.0)
     background_level: tuple = (0.0, 0.3)
@@ -165,12 +165,13 @@ def _gaussian_blur(image, sigma):
 class LineRenderer:
     """Renders a line of text as a normalized image, with augmentation.
 
-    The text is drawn with Pillow at 1.5 times `height` in a font picked at
-    random among those covering all its characters, in the font's line box
-    (ascent plus descent, so "..." and "Ag" keep their real size), then
-    stretched, stroked, sheared, rotated and padded, resized to `height`
-    keeping the aspect ratio, and degraded (background texture, contrast,
-    blur, noise, JPEG). Every random choice comes from one
+    The text is drawn with Pillow at a font size of `height` pixels, in a
+    font picked at random among those covering all its characters, inside
+    the font's line box (ascent plus descent, about 1.16 em for DejaVu, so
+    "..." and "Ag" keep their real sizes); then stroked, sheared, rotated
+    and padded, resized to `height` keeping the aspect ratio (times a
+    random horizontal stretch), and degraded (background texture,
+    contrast, blur, noise, JPEG). Every random choice comes from one
     `numpy.random.Generator`, drawn in the same order whatever the
     `Augmentation` says, so a seed gives the same images on every machine
     with the same fonts and the same Pillow (FreeType) build.
@@ -246,7 +247,7 @@ class LineRenderer:
         self.seed = seed
         self.augmentation = augmentation
         self._rng = np.random.default_rng(seed)
-        self._font_size = int(round(1.5 * height))
+        self._font_size = height
         self._font_cache = {}
 
         # Collect the font files, then keep those Pillow and fontTools read.
@@ -391,28 +392,38 @@ class LineRenderer:
         if stroke < 0:
             canvas = canvas.filter(ImageFilter.MinFilter(3))
 
-        # Geometry: horizontal stretch, shear, rotation.
+        # Geometry: shear and rotation as one affine resampling. `forward`
+        # maps canvas (x, y, 1) to output pixels; Pillow wants the inverse.
         width, box_height = canvas.size
-        if width_scale != 1.0:
-            width = max(1, int(round(width * width_scale)))
-            canvas = canvas.resize(
-                (width, box_height), Image.Resampling.BILINEAR
-            )
-            info["width_scale"] = width_scale
+        forward = np.eye(3)
         if u[1] < aug.shear_probability:
-            slant = shear * box_height
-            canvas = canvas.transform(
-                (width + int(math.ceil(abs(slant))), box_height),
-                Image.Transform.AFFINE,
-                (1, shear, -slant + min(0.0, slant), 0, 1, 0),
-                resample=Image.Resampling.BILINEAR,
+            # Top edge moves right for a positive shear: x += shear * (h - y).
+            forward = np.array(
+                [[1.0, -shear, shear * box_height], [0, 1, 0], [0, 0, 1]]
             )
             info["shear"] = shear
         if u[2] < aug.rotation_probability:
-            canvas = canvas.rotate(
-                rotation, resample=Image.Resampling.BILINEAR, expand=True
+            # Counter-clockwise on screen (y points down).
+            cos = math.cos(math.radians(rotation))
+            sin = math.sin(math.radians(rotation))
+            forward = np.array([[cos, sin, 0], [-sin, cos, 0], [0, 0, 1]]) @ (
+                forward
             )
             info["rotation"] = rotation
+        if "shear" in info or "rotation" in info:
+            corners = forward @ np.array(
+                [[0, width, 0, width], [0, 0, box_height, box_height], [1] * 4]
+            )
+            low = corners[:2].min(axis=1)
+            size = np.ceil(corners[:2].max(axis=1) - low).astype(int)
+            forward[:2, 2] -= low
+            inverse = np.linalg.inv(forward)
+            canvas = canvas.transform(
+                (int(size[0]) + 1, int(size[1]) + 1),
+                Image.Transform.AFFINE,
+                tuple(inverse[:2].ravel()),
+                resample=Image.Resampling.BILINEAR,
+            )
 
         # Margins (a box reaching outside the canvas pads it with 0), then
         # the resize to the output height.
@@ -431,8 +442,13 @@ class LineRenderer:
                 box_height + margins[3],
             )
         )
+        # The horizontal stretch happens in this resize.
         width, box_height = canvas.size
-        out_width = max(1, int(round(width * self.height / box_height)))
+        if width_scale != 1.0:
+            info["width_scale"] = width_scale
+        out_width = max(
+            1, int(round(width * width_scale * self.height / box_height))
+        )
         canvas = canvas.resize(
             (out_width, self.height), Image.Resampling.BILINEAR
         )
