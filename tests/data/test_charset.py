@@ -1,6 +1,7 @@
 import doctest
 import json
 
+import keras
 import numpy as np
 import pytest
 
@@ -107,3 +108,10 @@ def test_bad_arguments(characters, blank_index, match):
         Charset(characters, blank_index=blank_index)
     with pytest.raises(ValueError, match="errors"):
         Charset("a").encode("a", errors="ignore")
+
+
+def test_keras_serialization_round_trip():
+    charset = Charset("ažb", blank_index=1)
+    config = keras.saving.serialize_keras_object(charset)
+    assert config["registered_name"] == "keras_seq>Charset"
+    assert keras.saving.deserialize_keras_object(config) == charset
