@@ -131,6 +131,11 @@ class RecurrentBlock(keras.layers.Layer):
         - [Schuster and Paliwal, 1997](https://doi.org/10.1109/78.650093)
     """
 
+    # How the export graph's loop carries its outputs (see
+    # `recurrent_cells.run_recurrence`); benchmarks compare the choices.
+    _export_carry = "blocked"
+    _export_block_size = 16
+
     def __init__(
         self,
         units,
@@ -308,6 +313,8 @@ class RecurrentBlock(keras.layers.Layer):
             mask=mask,
             initial_states=[state] + [None] * (len(cells) - 1),
             reverse=[False, True][: len(cells)],
+            carry=self._export_carry,
+            block_size=self._export_block_size,
         )
 
     def call(
