@@ -13,6 +13,7 @@ from keras_seq.data import (
     default_fonts,
     font_codepoints,
     line_renderer,
+    system_fonts,
 )
 
 TEXT = "Příliš žluťoučký kůň, Grüße 1.5%"
@@ -185,3 +186,13 @@ def test_config_round_trip():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         LineRenderer(**kwargs)
+
+
+def test_system_fonts_are_files_and_render():
+    paths = system_fonts()
+    assert all(os.path.isfile(path) for path in paths)
+    if paths:  # A machine without fonts has nothing more to check.
+        renderer = LineRenderer(system_fonts=True, seed=0)
+        assert set(renderer.font_paths) <= set(paths)
+        image, info = renderer.render("Grüße")
+        assert info["font_path"] in paths and image.max() > 0.4
