@@ -379,6 +379,19 @@ class MultiHeadAttention(keras.layers.Layer):
                 "A `cache` needs its `cache_update_index`. "
                 "Received: cache_update_index=None"
             )
+        key_steps = (cache if cache is not None else key).shape[
+            2 if cache is not None else 1
+        ]
+        if padding_mask is not None and None not in (
+            key_steps,
+            padding_mask.shape[-1],
+        ):
+            if padding_mask.shape[-1] != key_steps:
+                raise ValueError(
+                    f"`padding_mask` must have one entry per key step "
+                    f"({key_steps}). Received: padding_mask of shape "
+                    f"{tuple(padding_mask.shape)}"
+                )
         start = 0
         if cache is not None:
             # A scalar, or shape (1,) as a model input gives it.

@@ -189,6 +189,12 @@ def test_mismatched_feature_size_raises():
         layer(X[..., :8])
 
 
+def test_mismatched_padding_mask_raises():
+    layer = MultiHeadAttention(num_heads=2)
+    with pytest.raises(ValueError, match=r"padding_mask of shape \(2, 5\)"):
+        layer(X, padding_mask=MASK[:, :5])
+
+
 def test_mismatched_cache_raises():
     layer = MultiHeadAttention(num_heads=2, causal=True)
     layer(X)
