@@ -215,3 +215,34 @@ def test_model_fit_with_an_infeasible_sample_and_saved_loss():
         model.save(path)
         loaded = keras.saving.load_model(path, safe_mode=True)
     assert isinstance(loaded.loss, CTCLoss)
+
+
+def test_dense_implementation_trains_under_xla():
+    # The native kernel has no XLA kernel; "dense" is the XLA-ready path.
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(4, 6, 3)).astype("float32") + 1.0
+    features[2:, 4:] = 0.0
+    labels = np.array([[1, 2], [3, 3], [4, -1], [2, 2]], "int32")
+    model = _masked_model(5)
+    model.compile(
+        optimizer="adam",
+        loss=CTCLoss(implementation="dense"),
+        jit_compile=True,
+    )
+    history = model.fit(features, labels, batch_size=4, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    expected = CTCLoss(reduction=None)(
+        labels, model.predict(features, verbose=0), logit_length=[6, 6, 4, 4]
+    )
+    evaluated = model.evaluate(features, labels, batch_size=4, verbose=0)
+    np.testing.assert_allclose(evaluated, np.mean(expected), rtol=1e-5)
+
+
+def test_half_precision_logits():
+    rng = np.random.default_rng(6)
+    logits = rng.normal(size=(2, 5, 4)).astype("float16")
+    labels = np.array([[1, 2], [3, -1]], "int32")
+    value = CTCLoss(dtype="float16", reduction=None)(labels, logits)
+    assert value.dtype == "float16"
+    expected = CTCLoss(reduction=None)(labels, logits.astype("float32"))
+    np.testing.assert_allclose(value, expected, rtol=1e-2)
