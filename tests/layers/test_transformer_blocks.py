@@ -7,10 +7,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
 
 from keras_seq import tflite
 from keras_seq.layers import (
     MultiHeadAttention,
+    SinusoidalPositionEncoding,
     TransformerDecoderBlock,
     TransformerEncoderBlock,
 )
@@ -265,3 +267,27 @@ def test_docstring_examples_run():
     for module in (encoder_module, decoder_module):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_one_interpreter_resizes_to_several_lengths():
+    # A phone app keeps one interpreter and resizes its input; keras-hub's
+    # SinePositionEncoding fails exactly there ("XNNPack delegate failed to
+    # reshape runtime").
+    inputs = keras.Input((None, 16))
+    encoded = inputs + SinusoidalPositionEncoding(max_sequence_length=64)(
+        inputs
+    )
+    block = TransformerEncoderBlock(4, 32, position_encoding="alibi")
+    model = keras.Model(inputs, block(encoded))
+    interpreter = Interpreter(model_content=tflite.convert(model).content)
+    source = interpreter.get_input_details()[0]["index"]
+    target = interpreter.get_output_details()[0]["index"]
+    for length in (37, 60, 5):
+        x = RNG.normal(size=(1, length, 16)).astype("float32")
+        interpreter.resize_tensor_input(source, x.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(source, x)
+        interpreter.invoke()
+        np.testing.assert_allclose(
+            interpreter.get_tensor(target), model(x), atol=1e-4
+        )
