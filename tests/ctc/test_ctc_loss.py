@@ -229,13 +229,14 @@ def test_dense_implementation_trains_under_xla():
         loss=CTCLoss(implementation="dense"),
         jit_compile=True,
     )
-    history = model.fit(features, labels, batch_size=4, epochs=2, verbose=0)
-    assert np.all(np.isfinite(history.history["loss"]))
+    # One step on one batch: the logged loss is the loss before the update.
     expected = CTCLoss(reduction=None)(
         labels, model.predict(features, verbose=0), logit_length=[6, 6, 4, 4]
     )
-    evaluated = model.evaluate(features, labels, batch_size=4, verbose=0)
-    np.testing.assert_allclose(evaluated, np.mean(expected), rtol=1e-5)
+    history = model.fit(features, labels, batch_size=4, epochs=1, verbose=0)
+    np.testing.assert_allclose(
+        history.history["loss"][0], np.mean(expected), rtol=1e-5
+    )
 
 
 def test_half_precision_logits():
