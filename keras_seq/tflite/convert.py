@@ -46,7 +46,8 @@ def _input_specs(model, sequence_axes):
     specs = []
     for tensor in model.inputs:
         shape = list(tensor.shape)
-        shape[0] = None
+        if shape:  # a scalar input (batch_shape=()) has no batch axis
+            shape[0] = None
         for axis in sequence_axes:
             if axis < len(shape):
                 shape[axis] = None
