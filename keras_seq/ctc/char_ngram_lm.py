@@ -30,8 +30,8 @@ class CharNgramLM:
     Example:
 
     >>> lm = CharNgramLM(order=3).fit(["the cat", "the hat"])
-    >>> lm.log_prob("he", "t") < lm.log_prob("he", " ")
-    False
+    >>> lm.log_prob("th", "e") > lm.log_prob("th", "a")
+    True
 
     References:
         Ney, Essen and Kneser, 1994, "On structuring probabilistic

@@ -1,0 +1,25 @@
+"""The docstring examples of keras_seq.ctc and keras_seq.metrics run."""
+
+import doctest
+
+import pytest
+
+from keras_seq.ctc import char_ngram_lm, ctc_greedy_decoder, ctc_loss, decoding
+from keras_seq.metrics import ctc_error_rates, error_rates
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        char_ngram_lm,
+        ctc_greedy_decoder,
+        ctc_loss,
+        decoding,
+        ctc_error_rates,
+        error_rates,
+    ],
+)
+def test_docstring_examples(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
