@@ -1,5 +1,7 @@
 """`RecurrentBlock`: stacked, optionally bidirectional LSTM / GRU / RNN."""
 
+import numbers
+
 import keras
 
 from keras_seq.layers.export_mode import in_export_mode
@@ -7,6 +9,17 @@ from keras_seq.layers.export_mode import in_export_mode
 CELL_TYPES = ("lstm", "gru", "rnn")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 _NUM_STATES = {"lstm": 2, "gru": 1, "rnn": 1}
+
+
+def _check_positive_int(name, value):
+    if (
+        not isinstance(value, numbers.Integral)
+        or isinstance(value, bool)
+        or value <= 0
+    ):
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
 
 
 def _recurrent_layer(cell_type, units, go_backwards, dtype, name):
@@ -50,11 +63,15 @@ class RecurrentBlock(keras.layers.Layer):
     Two graphs share one set of weights. For training and inference in
     Keras the block calls Keras's own `LSTM`, `GRU` or `SimpleRNN` layers
     (cuDNN kernels on a GPU). Inside `keras_seq.layers.export_mode()`, which
-    `keras_seq.tflite.convert` enters, it traces a `tf.while_loop` that
-    carries its outputs by concatenation instead of in a `TensorList`, so
-    the TFLite model needs builtin ops only (one `WHILE` per layer, both
-    directions in the same loop) and runs at any sequence length. The
-    export graph is TensorFlow-only.
+    `keras_seq.tflite.convert` enters, it traces `tf.while_loop`s that
+    carry their outputs in plain tensors instead of a `TensorList`, so the
+    TFLite model needs builtin ops only and runs at any sequence length:
+    per layer, an outer loop over blocks of 16 steps joins whole blocks by
+    concatenation, and an inner loop writes each block into a buffer of
+    fixed shape (both directions in the same loops). That layout was the
+    fastest of the options measured in
+    `benchmarks/bench_recurrent_export.py`. The export graph is
+    TensorFlow-only.
 
     Masks: padded steps keep the state of the step before them, so they
     never change an output at a real step; the backward direction, run
@@ -151,10 +168,8 @@ class RecurrentBlock(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
-            raise ValueError(
-                f"`units` must be a positive integer. Received: units={units!r}"
-            )
+        _check_positive_int("units", units)
+        _check_positive_int("num_layers", num_layers)
         if cell_type not in CELL_TYPES:
             raise ValueError(
                 f"`cell_type` must be one of {CELL_TYPES}. "
@@ -165,24 +180,15 @@ class RecurrentBlock(keras.layers.Layer):
                 f"`merge_mode` must be one of {MERGE_MODES}. "
                 f"Received: merge_mode={merge_mode!r}"
             )
-        if (
-            not isinstance(num_layers, int)
-            or isinstance(num_layers, bool)
-            or num_layers <= 0
-        ):
-            raise ValueError(
-                "`num_layers` must be a positive integer. "
-                f"Received: num_layers={num_layers!r}"
-            )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(
                 f"`dropout` must be in [0, 1). Received: dropout={dropout!r}"
             )
-        self.units = units
+        self.units = int(units)
         self.cell_type = cell_type
         self.bidirectional = bidirectional
         self.merge_mode = merge_mode
-        self.num_layers = num_layers
+        self.num_layers = int(num_layers)
         self.residual = residual
         self.dropout = dropout
         self.layer_norm = layer_norm
@@ -192,7 +198,7 @@ class RecurrentBlock(keras.layers.Layer):
 
         self.forward_layers = [
             _recurrent_layer(
-                cell_type, units, False, self.dtype_policy, f"forward_{i}"
+                cell_type, self.units, False, self.dtype_policy, f"forward_{i}"
             )
             for i in range(num_layers)
         ]
@@ -200,7 +206,11 @@ class RecurrentBlock(keras.layers.Layer):
         if bidirectional:
             self.backward_layers = [
                 _recurrent_layer(
-                    cell_type, units, True, self.dtype_policy, f"backward_{i}"
+                    cell_type,
+                    self.units,
+                    True,
+                    self.dtype_policy,
+                    f"backward_{i}",
                 )
                 for i in range(num_layers)
             ]

@@ -1,11 +1,13 @@
 """Builtin-op recurrences for `RecurrentBlock`'s export graph.
 
 TensorFlow only. Keras's own LSTM, GRU and SimpleRNN carry their per-step
-outputs in a `TensorList`, which TFLite converts to Flex ops only. The loop
-here carries them by concatenation instead, so the converted model holds
-one builtin `WHILE` whose body uses `GATHER`, `FULLY_CONNECTED`, `SPLIT`,
+outputs in a `TensorList`, which TFLite converts to Flex ops only. The loops
+here carry them in plain tensors instead, so the converted model holds
+builtin `WHILE` ops whose bodies use `GATHER`, `FULLY_CONNECTED`, `SPLIT`,
 `LOGISTIC`, `TANH`, `SELECT_V2` and `CONCATENATION`, and runs at any
-sequence length.
+sequence length. The input projection of every step is one
+`FULLY_CONNECTED` before the loop; both directions of a layer share one
+loop.
 
 The step functions read the weights of the Keras cells
 (`kernel`, `recurrent_kernel`, `bias`) and repeat their equations with

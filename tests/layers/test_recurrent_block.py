@@ -249,3 +249,13 @@ def test_bad_inputs():
         bidirectional(X, return_state=True)
     with pytest.raises(ValueError, match="Received: 1 tensors"):
         block(X, initial_state=[np.zeros((2, 4), "float32")])
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from keras_seq.layers import recurrent_block
+
+    result = doctest.testmod(recurrent_block)
+    assert result.attempted > 0
+    assert result.failed == 0
