@@ -5,6 +5,7 @@ Everywhere in this package id 0 is the blank by default
 """
 
 from keras_seq.ctc.char_ngram_lm import CharNgramLM
+from keras_seq.ctc.ctc_beam_search_decoder import CTCBeamSearchDecoder
 from keras_seq.ctc.ctc_greedy_decoder import CTCGreedyDecoder
 from keras_seq.ctc.ctc_loss import CTCLoss
 from keras_seq.ctc.decoding import (
@@ -14,6 +15,7 @@ from keras_seq.ctc.decoding import (
 )
 
 __all__ = [
+    "CTCBeamSearchDecoder",
     "CTCGreedyDecoder",
     "CTCLoss",
     "CharNgramLM",

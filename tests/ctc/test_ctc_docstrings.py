@@ -4,7 +4,13 @@ import doctest
 
 import pytest
 
-from keras_seq.ctc import char_ngram_lm, ctc_greedy_decoder, ctc_loss, decoding
+from keras_seq.ctc import (
+    char_ngram_lm,
+    ctc_beam_search_decoder,
+    ctc_greedy_decoder,
+    ctc_loss,
+    decoding,
+)
 from keras_seq.metrics import ctc_error_rates, error_rates
 
 
@@ -12,6 +18,7 @@ from keras_seq.metrics import ctc_error_rates, error_rates
     "module",
     [
         char_ngram_lm,
+        ctc_beam_search_decoder,
         ctc_greedy_decoder,
         ctc_loss,
         decoding,
