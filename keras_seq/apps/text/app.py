@@ -404,7 +404,7 @@ def export(app, run_dir, out, quantization=None):
             "token_ids": "int32 (batch_size, sequence_length)",
             "padding_mask": "int32 (batch_size, sequence_length), 1 = real",
         },
-        "outputs": report.signature["outputs"],
+        "outputs": _signature_outputs(report.content),
         "max_sequence_length": run.config["encoder"]["max_sequence_length"],
         "sequence_length": run.sequence_length,
         "special_tokens": {
@@ -432,6 +432,19 @@ def export(app, run_dir, out, quantization=None):
         "ops": report.ops,
         "parity_ok": parity["ok"],
         "max_abs_error": parity["max_abs_error"],
+    }
+
+
+def _signature_outputs(content):
+    """Output name -> shape signature of the .tflite serving signature."""
+    from keras_seq.apps.text.lite import LiteModel
+
+    interpreter = LiteModel(content).interpreter
+    key = next(iter(interpreter.get_signature_list()))
+    runner = interpreter.get_signature_runner(key)
+    return {
+        name: [int(d) for d in detail["shape_signature"]]
+        for name, detail in runner.get_output_details().items()
     }
 
 
