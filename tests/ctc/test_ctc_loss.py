@@ -247,3 +247,13 @@ def test_half_precision_logits():
     assert value.dtype == "float16"
     expected = CTCLoss(reduction=None)(labels, logits.astype("float32"))
     np.testing.assert_allclose(value, expected, rtol=1e-2)
+
+
+def test_probabilities_with_from_logits_false():
+    rng = np.random.default_rng(7)
+    logits = rng.normal(size=(2, 6, 4)).astype("float32")
+    probs = tf.nn.softmax(logits).numpy()
+    labels = np.array([[1, 2, 3], [2, 2, -1]], "int32")
+    expected = CTCLoss(reduction=None)(labels, logits)
+    got = CTCLoss(from_logits=False, reduction=None)(labels, probs)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
