@@ -5,13 +5,7 @@ import time
 
 import keras
 
-try:
-    from keras_seq.metrics import character_error_rate, word_error_rate
-except ImportError:  # pragma: no cover
-    from keras_seq.apps.ocr._standins import (
-        character_error_rate,
-        word_error_rate,
-    )
+from keras_seq.metrics import character_error_rate, word_error_rate
 
 
 class ValidationErrorRates(keras.callbacks.Callback):

@@ -3,12 +3,9 @@
 import collections
 
 from keras_seq.apps.ocr import data as ocr_data
-from keras_seq.apps.ocr.callbacks import (
-    character_error_rate,
-    word_error_rate,
-)
 from keras_seq.apps.ocr.model import load_run
 from keras_seq.apps.ocr.predict import recognize_batch
+from keras_seq.metrics import character_error_rate, word_error_rate
 
 
 def score(references, hypotheses):

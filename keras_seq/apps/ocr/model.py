@@ -16,7 +16,7 @@ from keras_seq.apps.ocr.defaults import (
     HIDDEN_DIMS,
     MODEL_FILE,
 )
-from keras_seq.ctc.ctc_greedy_decoder import CTCGreedyDecoder
+from keras_seq.ctc import CTCGreedyDecoder
 from keras_seq.layers import (
     ConvFrontEnd,
     RecurrentBlock,

@@ -163,7 +163,7 @@ def recognize_batch(model, images, charset, batch_size=32):
         list of str, in the order of `images`.
     """
     from keras_seq.apps.ocr.model import frame_lengths
-    from keras_seq.ctc.decoding import greedy_decode
+    from keras_seq.ctc import greedy_decode
 
     order = np.argsort([image.shape[1] for image in images], kind="stable")
     texts = [None] * len(images)
