@@ -118,8 +118,9 @@ class CTCLoss(keras.losses.Loss):
     samples are added to the non-trainable counter `infeasible_count`
     (read it with `int(loss.infeasible_count)`, clear it with
     `reset_infeasible_count()`); when the loss runs eagerly a warning is
-    also logged. Empty labels are allowed (the loss is then the
-    probability of all blanks).
+    also logged. To see the count in the `model.fit` logs, add the metric
+    `keras_seq.metrics.CTCInfeasibleSamples`. Empty labels are allowed
+    (the loss is then minus the log probability of all blanks).
 
     Bad input: `blank_index` outside `[0, num_classes)` raises ValueError
     at the first call (the class count is a static shape, so this works in

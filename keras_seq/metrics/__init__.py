@@ -8,6 +8,7 @@ from keras_seq.metrics.ctc_error_rates import (
     CharacterErrorRate,
     WordErrorRate,
 )
+from keras_seq.metrics.ctc_infeasible_samples import CTCInfeasibleSamples
 from keras_seq.metrics.error_rates import (
     character_error_rate,
     edit_distance,
@@ -15,6 +16,7 @@ from keras_seq.metrics.error_rates import (
 )
 
 __all__ = [
+    "CTCInfeasibleSamples",
     "CharacterErrorRate",
     "WordErrorRate",
     "character_error_rate",

@@ -11,7 +11,11 @@ from keras_seq.ctc import (
     ctc_loss,
     decoding,
 )
-from keras_seq.metrics import ctc_error_rates, error_rates
+from keras_seq.metrics import (
+    ctc_error_rates,
+    ctc_infeasible_samples,
+    error_rates,
+)
 
 
 @pytest.mark.parametrize(
@@ -23,6 +27,7 @@ from keras_seq.metrics import ctc_error_rates, error_rates
         ctc_loss,
         decoding,
         ctc_error_rates,
+        ctc_infeasible_samples,
         error_rates,
     ],
 )

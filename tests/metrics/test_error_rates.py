@@ -7,6 +7,7 @@ import pytest
 from keras_seq.ctc import CTCLoss, greedy_decode
 from keras_seq.metrics import (
     CharacterErrorRate,
+    CTCInfeasibleSamples,
     WordErrorRate,
     character_error_rate,
     edit_distance,
@@ -116,6 +117,10 @@ def test_metric_config_and_bad_arguments():
     assert config["space_id"] == 3 and config["padding_value"] == -2
     cer = CharacterErrorRate(blank_index=2)
     assert CharacterErrorRate.from_config(cer.get_config()).blank_index == 2
+    counter = CTCInfeasibleSamples(padding_value=-5)
+    assert CTCInfeasibleSamples.from_config(
+        counter.get_config()
+    ).get_config() == (counter.get_config())
     with pytest.raises(ValueError, match="space_id=None"):
         WordErrorRate()
     with pytest.raises(ValueError, match="blank_index=-1"):
@@ -134,10 +139,14 @@ def test_validation_metric_in_model_fit():
     inputs = keras.Input((None, 3))
     masked = keras.layers.Masking(0.0)(inputs)
     model = keras.Model(inputs, keras.layers.Dense(5)(masked))
+    labels[4] = [2, 2, 2]  # needs 5 frames, has 6: feasible
+    labels[5] = [3, 3, 3]
+    features[5, 4:] = 0.0  # 4 real frames for "3 3 3": infeasible
+    loss = CTCLoss()
     model.compile(
         optimizer="adam",
-        loss=CTCLoss(),
-        metrics=[CharacterErrorRate()],
+        loss=loss,
+        metrics=[CharacterErrorRate(), CTCInfeasibleSamples()],
         jit_compile=False,
     )
     history = model.fit(
@@ -150,10 +159,15 @@ def test_validation_metric_in_model_fit():
     )
     assert "val_cer" in history.history
     logits = model.predict(features, verbose=0)
-    lengths = [10, 10, 10, 6, 6, 6]
+    lengths = [10, 10, 10, 6, 6, 4]
     hypotheses = [r.ids for r in greedy_decode(logits, lengths)]
     expected = character_error_rate(labels.tolist(), hypotheses)
     results = model.evaluate(
         features, labels, batch_size=3, verbose=0, return_dict=True
     )
     assert results["cer"] == pytest.approx(expected, rel=1e-6)
+    # One infeasible sample per pass: in the logs and in the loss.
+    assert history.history["ctc_infeasible"] == [1.0]
+    assert history.history["val_ctc_infeasible"] == [1.0]
+    assert results["ctc_infeasible"] == 1.0
+    assert int(loss.infeasible_count) >= 1
