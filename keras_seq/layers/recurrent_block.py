@@ -238,26 +238,30 @@ class RecurrentBlock(keras.layers.Layer):
             return 2 * self.units
         return self.units
 
-    def _check_shape(self, shape):
+    def _check_shape(self, shape, building=False):
         if len(shape) != 3:
             raise ValueError(
                 "`RecurrentBlock` expects inputs of rank 3, "
                 "(batch_size, sequence_length, features). "
                 f"Received: inputs.shape={tuple(shape)}"
             )
-        if shape[-1] is None:
+        if building and shape[-1] is None:
             raise ValueError(
                 "The feature axis (last) of the inputs must be known. "
                 f"Received: inputs.shape={tuple(shape)}"
             )
-        if self._input_dim is not None and shape[-1] != self._input_dim:
+        # A graph traced for export may lose the static feature size (for
+        # example after a reshape computed from the dynamic shape); the
+        # weights were built for the size seen at build time.
+        known = shape[-1] is not None and self._input_dim is not None
+        if known and shape[-1] != self._input_dim:
             raise ValueError(
                 f"This block was built for {self._input_dim} input "
                 f"features. Received: inputs.shape={tuple(shape)}"
             )
 
     def build(self, input_shape):
-        self._check_shape(input_shape)
+        self._check_shape(input_shape, building=True)
         self._input_dim = int(input_shape[-1])
         width = self._input_dim
         for i in range(self.num_layers):
@@ -377,7 +381,8 @@ class RecurrentBlock(keras.layers.Layer):
                 )
             if self.dropout_layer is not None:
                 y = self.dropout_layer(y, training=training)
-            if self.residual and not summary and x.shape[-1] == y.shape[-1]:
+            width = self._input_dim if i == 0 else self.output_dim
+            if self.residual and not summary and width == self.output_dim:
                 y = y + x
             if self.layer_norm:
                 y = self.norm_layers[i](y)

@@ -74,7 +74,7 @@ class _Direction:
         # Project every step at once, outside the loop.
         shape = tf.shape(inputs_tm)
         # (sequence_length * batch_size, features)
-        flat = tf.reshape(inputs_tm, [-1, inputs_tm.shape[-1]])
+        flat = tf.reshape(inputs_tm, [-1, kernel.shape[0]])
         projected = tf.matmul(flat, kernel) + input_bias
         # (sequence_length, batch_size, gates * units)
         self.projected = tf.reshape(

@@ -259,3 +259,48 @@ def test_docstring_examples_run():
     result = doctest.testmod(recurrent_block)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("exporting", [False, True])
+def test_feature_size_unknown_after_build(exporting):
+    # A traced graph may lose the static feature size (a reshape computed
+    # from the dynamic shape does): the block uses the size it was built
+    # for, and keeps the residual where that size equals its width.
+    block = RecurrentBlock(5, num_layers=2, residual=True)
+    expected = block(X, padding_mask=MASK)
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec((None, None, None), tf.float32),
+            tf.TensorSpec((None, None), tf.int32),
+        ]
+    )
+    def run(x, mask):
+        if exporting:
+            with export_mode():
+                return block(x, padding_mask=mask)
+        return block(x, padding_mask=mask)
+
+    np.testing.assert_allclose(run(X, MASK), expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_ocr_shaped_model_converts_with_implicit_mask():
+    # The OCR layout: ConvFrontEnd's frame mask flows into a 2-layer
+    # BiLSTM; one builtin-only model at two image widths, padded columns.
+    from keras_seq.layers import ConvFrontEnd
+
+    images = keras.Input((32, None, 1), name="images")
+    columns = keras.Input((None,), dtype="int32", name="columns")
+    frames = ConvFrontEnd()(images, mask=columns)
+    y = RecurrentBlock(16, bidirectional=True, num_layers=2)(frames)
+    model = keras.Model([images, columns], keras.layers.Dense(7)(y))
+    report = tflite.convert(model, sequence_axes=(2, 1))
+    for width in (64, 200):
+        x = RNG.normal(size=(2, 32, width, 1)).astype("float32")
+        mask = np.ones((2, width), "int32")
+        mask[1, width // 2 :] = 0
+        (got,) = tflite.run_tflite(
+            report.content, {"images": x, "columns": mask}
+        ).values()
+        np.testing.assert_allclose(got, model([x, mask]), atol=1e-4)
