@@ -30,7 +30,7 @@ from keras_seq.apps.text.backbone import (
 )
 from keras_seq.apps.text.tokenizer import TextTokenizer, train_vocabulary
 from keras_seq.apps.text.training import fit
-from keras_seq.tflite import check_parity, convert
+from keras_seq.tflite import check_parity, convert, representative_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,11 @@ class TextApp:
         return run.model
 
     def parity_inputs(self, run, lengths=(9, 23)):
-        """Model inputs at two sequence lengths for the parity check."""
+        """Model inputs at two sequence lengths for the parity check.
+
+        Returns:
+            A list of dicts, input name -> array.
+        """
         rng = np.random.default_rng(0)
         vocabulary_size = run.tokenizer.vocabulary_size
         result = []
@@ -114,7 +118,7 @@ class TextApp:
             # The second row is shorter: real tokens, then padding.
             mask[1, length - 3 :] = 0
             ids[1, length - 3 :] = 0
-            result.append([ids, mask])
+            result.append({"token_ids": ids, "padding_mask": mask})
         return result
 
     def bundle_extras(self, run):
@@ -388,11 +392,28 @@ def export(app, run_dir, out, quantization=None):
     run = TextRun(run_dir)
     run.check_app(app.name)
     model = app.tflite_model(run)
-    report = convert(model, out, quantization=quantization)
+    names = [t.name.split(":")[0] for t in model.inputs]
+    calibration = None
+    if quantization == "int8":
+        # Calibration rows of batch 1 at both parity lengths; the inputs
+        # are ids, so only the float activations are calibrated.
+        calibration = representative_dataset(
+            [
+                [x[n][row : row + 1] for n in names]
+                for x in app.parity_inputs(run)
+                for row in range(len(x["token_ids"]))
+            ]
+        )
+    report = convert(
+        model,
+        out,
+        quantization=quantization,
+        representative_dataset=calibration,
+    )
     parity = check_parity(
         model,
         report.content,
-        app.parity_inputs(run),
+        [[x[n] for n in names] for x in app.parity_inputs(run)],
         rtol=1e-3 if quantization is None else 1.0,
         atol=1e-4 if quantization is None else 1.0,
     )
@@ -419,7 +440,10 @@ def export(app, run_dir, out, quantization=None):
         "golden_token_ids": run.tokenizer.golden(),
         "parity": {
             "max_abs_error": parity["max_abs_error"],
-            "lengths": [p["shapes"][0][1] for p in parity["per_input"]],
+            "lengths": [
+                int(p["shapes"][names.index("token_ids")][1])
+                for p in parity["per_input"]
+            ],
             "ok": parity["ok"],
         },
     }
