@@ -307,7 +307,8 @@ def run_layer_test(
         init_kwargs: constructor arguments.
         input_data: a numpy array, or a list of them for several inputs.
         expected_output_shape: a shape tuple, or a list of them.
-        expected_output_dtype: the output dtype under float32.
+        expected_output_dtype: the output dtype under float32, or a list
+            with one per output.
         call_kwargs: extra call arguments (not tensors from the inputs).
         padding_mask: if given, `(batch_size, sequence_length)` with 1 for
             real steps; runs the masking invariance check.
@@ -327,15 +328,16 @@ def run_layer_test(
     shapes = expected_output_shape
     if not isinstance(shapes, list):
         shapes = [shapes]
-    for out, shape in zip(_to_list(outputs), shapes):
+    dtypes = expected_output_dtype
+    if not isinstance(dtypes, list):
+        dtypes = [dtypes] * len(shapes)
+    for out, shape, want in zip(_to_list(outputs), shapes, dtypes):
         got = tuple(keras.ops.shape(out))
         if got != tuple(shape):
             raise AssertionError(f"output shape {got}, expected {shape}")
         dtype = keras.backend.standardize_dtype(out.dtype)
-        if dtype != expected_output_dtype:
-            raise AssertionError(
-                f"output dtype {dtype}, expected {expected_output_dtype}"
-            )
+        if dtype != want:
+            raise AssertionError(f"output dtype {dtype}, expected {want}")
 
     # 2. Same outputs through config, XLA and saving.
     _check_config(layer, layer_cls, input_data, call_kwargs, outputs)
