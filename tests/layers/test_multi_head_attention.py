@@ -1,14 +1,11 @@
 """MultiHeadAttention: shared checks, a Keras reference, masks, errors."""
 
-import doctest
-
 import keras
 import numpy as np
 import pytest
 
 from keras_seq import tflite
 from keras_seq.layers import MultiHeadAttention
-from keras_seq.layers import multi_head_attention as attention_module
 from keras_seq.testing import run_layer_test
 
 RNG = np.random.default_rng(0)
@@ -223,8 +220,3 @@ def test_converts_builtin_only_with_padding_mask_input():
         samples.append([x, m])
     result = tflite.check_parity(model, report.content, samples, atol=1e-4)
     assert result["ok"], result
-
-
-def test_docstring_example_runs():
-    result = doctest.testmod(attention_module)
-    assert result.attempted > 0 and result.failed == 0

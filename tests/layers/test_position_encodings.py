@@ -1,6 +1,5 @@
 """Sinusoidal, learned, rotary and ALiBi position encodings."""
 
-import doctest
 import math
 
 import keras
@@ -15,10 +14,6 @@ from keras_seq.layers import (
     RotaryEmbedding,
     SinusoidalPositionEncoding,
 )
-from keras_seq.layers import alibi_bias as alibi_module
-from keras_seq.layers import position_embedding as embedding_module
-from keras_seq.layers import rotary_embedding as rotary_module
-from keras_seq.layers import sinusoidal_position_encoding as sine_module
 from keras_seq.layers.alibi_bias import alibi_slopes
 from keras_seq.testing import run_layer_test
 
@@ -234,9 +229,3 @@ def test_alibi_converts_builtin_at_two_sizes():
 def test_alibi_wrong_head_count_raises():
     with pytest.raises(ValueError, match="input_shape="):
         AlibiBias(8)(np.zeros((1, 4, 3, 3), "float32"))
-
-
-def test_docstring_examples_run():
-    for module in (sine_module, embedding_module, rotary_module, alibi_module):
-        result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -1,8 +1,6 @@
 """Transformer encoder and decoder blocks, and step-by-step decoding with a
 cache in Keras and in a converted TFLite step model."""
 
-import doctest
-
 import keras
 import numpy as np
 import pytest
@@ -16,8 +14,6 @@ from keras_seq.layers import (
     TransformerDecoderBlock,
     TransformerEncoderBlock,
 )
-from keras_seq.layers import transformer_decoder_block as decoder_module
-from keras_seq.layers import transformer_encoder_block as encoder_module
 from keras_seq.testing import run_layer_test
 
 RNG = np.random.default_rng(0)
@@ -261,12 +257,6 @@ def test_decoder_block_streams_like_the_whole_sequence():
     )
     report = _check_streaming(block, block(X, ENCODED), encoder=ENCODED)
     assert "SOFTMAX" in report.ops
-
-
-def test_docstring_examples_run():
-    for module in (encoder_module, decoder_module):
-        result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0, module.__name__
 
 
 def test_one_interpreter_resizes_to_several_lengths():
