@@ -120,3 +120,35 @@ def test_bad_arguments_name_the_value(kwargs, message):
     with pytest.raises(ValueError, match="Received") as info:
         build_ocr_model(**kwargs)
     assert message in str(info.value)
+
+
+def test_a_mixed_precision_run_loads_as_float32(tmp_path):
+    import json
+
+    from keras_seq.apps.ocr.model import load_run
+    from keras_seq.data.charset import Charset
+
+    config = {
+        "num_classes": NUM_CLASSES,
+        "hidden_dim": 16,
+        "num_layers": 1,
+        "front_end": SMALL_FRONT_END,
+    }
+    keras.config.set_dtype_policy("mixed_float16")
+    model = build_ocr_model(**config)
+    keras.config.set_dtype_policy("float32")
+    assert model.get_layer("encoder").compute_dtype == "float16"
+    model.save(tmp_path / "model.keras")
+    Charset("abcdef").save(tmp_path / "charset.json")
+    with open(tmp_path / "config.json", "w") as f:
+        json.dump({"model": config}, f)
+
+    loaded, charset = load_run(str(tmp_path))
+    assert charset.num_classes == NUM_CLASSES
+    assert loaded.get_layer("encoder").compute_dtype == "float32"
+    inputs = _batch([48])
+    np.testing.assert_allclose(
+        loaded.predict_on_batch(inputs),
+        model.predict_on_batch(inputs),
+        atol=0.05,
+    )

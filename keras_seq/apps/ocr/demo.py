@@ -45,6 +45,24 @@ DEMO_TRAIN = {
     "val_size": 128,
     "patience": 1000,
     "sampler_options": {"max_words": 5, "max_chars": 32},
+    # Milder than the renderer's default augmentation: the demo is judged
+    # on clean lines after a short budget.
+    "renderer_options": {
+        "augmentation": {
+            "blur_probability": 0.15,
+            "noise_probability": 0.2,
+            "rotation_probability": 0.2,
+            "rotation_degrees": 1.0,
+            "shear_probability": 0.2,
+            "shear": 0.2,
+            "stroke_probability": 0.2,
+            "contrast_probability": 0.2,
+            "jpeg_probability": 0.1,
+            "jpeg_quality": (40, 80),
+            "texture_probability": 0.1,
+            "padding_probability": 0.5,
+        }
+    },
 }
 TEST_LINES = 300
 TIMED_LINES = 60

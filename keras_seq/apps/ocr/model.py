@@ -12,6 +12,7 @@ from keras import ops
 
 from keras_seq.apps.ocr.defaults import (
     CHARSET_FILE,
+    CONFIG_FILE,
     ENCODERS,
     HIDDEN_DIMS,
     MODEL_FILE,
@@ -235,6 +236,7 @@ def load_run(path):
     Returns:
         `(model, charset)`.
     """
+    import json
     import os
 
     from keras_seq.data.charset import Charset
@@ -254,4 +256,14 @@ def load_run(path):
             f"No charset at {charset_path}. Received: {path!r}"
         )
     model = keras.saving.load_model(model_path, compile=False)
+    config_path = os.path.join(folder, CONFIG_FILE)
+    mixed = model.get_layer("front_end").compute_dtype != "float32"
+    if mixed and os.path.isfile(config_path):
+        # Trained with mixed precision: inference and export run float32,
+        # which every CPU and the TFLite converter handle best.
+        with open(config_path, encoding="utf-8") as f:
+            config = json.load(f)["model"]
+        float_model = build_ocr_model(**config, dtype="float32")
+        float_model.set_weights(model.get_weights())
+        model = float_model
     return model, Charset.load(charset_path)
