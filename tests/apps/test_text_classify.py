@@ -159,13 +159,18 @@ def test_time_budget_stops_and_rerun_resumes_settings(tmp_path):
     assert first["stopped_by_time_budget"]
     assert first["epochs_run"] < 1000
     config = (tmp_path / "run" / "config.json").read_text()
+    weights = TextRun(out).model.get_weights()
     second = text_app.train(
-        APP, data, out, epochs=1, **dict(kwargs, tokenizer="byte")
+        APP, data, out, epochs=0, **dict(kwargs, tokenizer="byte")
     )
-    # The rerun keeps the run's own tokenizer and settings.
+    # The rerun keeps the run's own tokenizer and settings, and starts
+    # from the finished run's weights (zero epochs: nothing changes).
     assert second["resumed"]
     assert (tmp_path / "run" / "config.json").read_text() == config
-    assert TextRun(out).tokenizer.kind == "char"
+    rerun = TextRun(out)
+    assert rerun.tokenizer.kind == "char"
+    for before, after in zip(weights, rerun.model.get_weights()):
+        np.testing.assert_array_equal(before, after)
 
 
 def test_bad_input_names_what_was_received(tmp_path, trained):

@@ -21,14 +21,7 @@ def trained(tmp_path_factory):
         corpus,
         str(folder / "run"),
         vocabulary_size=150,
-        encoder_config={
-            "backbone": "transformer",
-            "hidden_dim": 32,
-            "num_layers": 1,
-            "num_heads": 2,
-            "intermediate_dim": 64,
-            "position_encoding": "rotary",
-        },
+        encoder_config={"backbone": "bag", "hidden_dim": 32},
         epochs=3,
         batch_size=8,
         options={"max_predictions": 6},
@@ -100,7 +93,7 @@ def test_classifier_starts_from_the_pretrained_encoder(trained, tmp_path):
     assert target.tokenizer.vocabulary == source.tokenizer.vocabulary
     assert target.config["encoder"] == source.config["encoder"]
     # Trained one epoch from the pretrained weights, not from scratch:
-    # the position table (rotary has none) and embeddings moved little.
+    # the embeddings moved little.
     before = source.model.get_layer("encoder").get_layer("token_embedding")
     after = target.model.get_layer("encoder").get_layer("token_embedding")
     delta = np.abs(after.embeddings.numpy() - before.embeddings.numpy())

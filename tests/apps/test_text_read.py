@@ -11,8 +11,10 @@ from keras_seq.apps.read.app import APP, answer_words, context_words
 from keras_seq.apps.read.best_span import BestSpan
 from keras_seq.apps.text import app as text_app
 from keras_seq.apps.text import toy_data
+from keras_seq.apps.text.app import TextRun
 from keras_seq.apps.text.metrics import squad_scores
 from keras_seq.apps.text.readers import InputError
+from keras_seq.testing import run_layer_test
 from keras_seq.tflite import convert, run_tflite
 
 
@@ -29,38 +31,53 @@ def brute_force_span(start, end, mask, max_length):
     return pair, best
 
 
-def test_best_span_matches_brute_force_and_converts():
+def test_best_span_shared_layer_checks():
     rng = np.random.default_rng(0)
-    start_input = keras.Input((None,), name="start_logits")
-    end_input = keras.Input((None,), name="end_logits")
-    mask_input = keras.Input((None,), dtype="int32", name="padding_mask")
-    span = BestSpan(max_answer_length=3)(start_input, end_input, mask_input)
-    model = keras.Model(
-        [start_input, end_input, mask_input],
-        [span["start"], span["end"], span["score"]],
+    logits = rng.normal(size=(2, 7, 2)).astype("float32")
+    mask = np.ones((2, 7), "int32")
+    mask[1, 4:] = 0
+    report = run_layer_test(
+        BestSpan,
+        {"max_answer_length": 3},
+        logits,
+        expected_output_shape=[(2,), (2,), (2,)],
+        expected_output_dtype=["int32", "int32", "float32"],
+        padding_mask=mask,
+        sequence_output=False,
+        run_training=False,  # no weights to train
     )
-    report = convert(model)
     assert not [op for op in report.ops if op.startswith("Flex")]
-    for length in (7, 16):
-        start = rng.normal(size=(3, length)).astype("float32")
-        end = rng.normal(size=(3, length)).astype("float32")
-        mask = np.ones((3, length), "int32")
-        mask[1, length - 2 :] = 0
-        keras_out = [np.asarray(t) for t in model([start, end, mask])]
-        lite = run_tflite(
-            report.content,
-            {"start_logits": start, "end_logits": end, "padding_mask": mask},
+
+
+@pytest.mark.parametrize("length", [7, 16])
+def test_best_span_matches_brute_force_in_keras_and_litert(length):
+    rng = np.random.default_rng(length)
+    inputs = keras.Input((None, 2), name="logits")
+    mask_input = keras.Input((None,), dtype="int32", name="padding_mask")
+    start, end, score = BestSpan(max_answer_length=3)(
+        inputs, padding_mask=mask_input
+    )
+    model = keras.Model(
+        {"logits": inputs, "padding_mask": mask_input},
+        {"start": start, "end": end, "score": score},
+    )
+    logits = rng.normal(size=(3, length, 2)).astype("float32")
+    mask = np.ones((3, length), "int32")
+    mask[1, length - 2 :] = 0
+    report = convert(model)
+    lite = run_tflite(report.content, {"logits": logits, "padding_mask": mask})
+    got = model({"logits": logits, "padding_mask": mask})
+    for row in range(3):
+        pair, score = brute_force_span(
+            logits[row, :, 0], logits[row, :, 1], mask[row], 3
         )
-        lite_out = [np.asarray(v) for v in lite.values()]
-        for row in range(3):
-            pair, score = brute_force_span(start[row], end[row], mask[row], 3)
-            assert (keras_out[0][row], keras_out[1][row]) == pair
-            assert keras_out[2][row] == pytest.approx(score, abs=1e-4)
-        # The LiteRT outputs hold the same starts, ends and scores (its
-        # output names need not keep the model's order).
-        flat = sorted(tuple(np.round(o, 4).tolist()) for o in lite_out)
-        expected = sorted(tuple(np.round(o, 4).tolist()) for o in keras_out)
-        assert flat == expected
+        for outputs in (got, lite):
+            assert (int(outputs["start"][row]), int(outputs["end"][row])) == (
+                pair
+            )
+            assert float(outputs["score"][row]) == pytest.approx(
+                score, abs=1e-4
+            )
 
 
 def test_answer_words_cover_the_answer_characters():
@@ -72,17 +89,71 @@ def test_answer_words_cover_the_answer_characters():
     assert squad_scores("the park", ["park", "a"]) == (1.0, 1.0)
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("read")
+def train_reader(folder, encoder_config, epochs):
     data = str(folder / "train.json")
     toy_data.write_squad(data, count=64)
-    summary = text_app.train(
+    text_app.train(
         APP,
         data,
         str(folder / "run"),
         vocabulary_size=150,
-        encoder_config={
+        encoder_config=encoder_config,
+        epochs=epochs,
+        batch_size=16,
+        learning_rate=3e-3,
+        options={"max_answer_length": 4},
+        verbose=0,
+    )
+    return str(folder / "run")
+
+
+@pytest.fixture(scope="module")
+def bag_run(tmp_path_factory):
+    """A fast run: the flow and the export, not the answers' quality."""
+    folder = tmp_path_factory.mktemp("read")
+    return train_reader(folder, {"backbone": "bag", "hidden_dim": 16}, 1)
+
+
+def test_evaluate_and_predict_layout(bag_run, tmp_path):
+    test = str(tmp_path / "test.json")
+    toy_data.write_squad(test, count=6, seed=7)
+    results = text_app.evaluate(APP, bag_run, test)
+    assert results["questions"] == 6
+    assert 0.0 <= results["exact_match"] <= results["f1"] <= 100.0
+    lines = list(text_app.predict(APP, bag_run, test))
+    assert [line.split("\t")[0] for line in lines] == [
+        f"q{i}" for i in range(6)
+    ]
+
+
+def test_export_with_span_search_and_saved_model(bag_run, tmp_path):
+    result = text_app.export(APP, bag_run, str(tmp_path / "reader.tflite"))
+    assert result["parity_ok"], result
+    with open(result["bundle"]) as f:
+        assert set(json.load(f)["outputs"]) >= {"start", "end", "score"}
+    directory = str(tmp_path / "saved_model")
+    text_app.export_saved_model(APP, bag_run, directory)
+    loaded = tf.saved_model.load(directory)
+    question = "Where does Jan live?"
+    context = "Jan lives in Oslo and often visits Rome."
+    outputs = loaded.signatures["serving_default"](
+        questions=tf.constant([question]), contexts=tf.constant([context])
+    )
+    # The graph's answer is the one the Python path finds.
+    expected = APP.answers(
+        TextRun(bag_run), [{"question": question, "context": context}]
+    )
+    assert outputs["answer"].numpy()[0].decode() == expected[0][0]
+    assert outputs["score"].numpy()[0] == pytest.approx(
+        expected[0][1], abs=1e-4
+    )
+
+
+@pytest.mark.slow
+def test_transformer_reader_learns_the_rule(tmp_path):
+    run = train_reader(
+        tmp_path,
+        {
             "backbone": "transformer",
             "hidden_dim": 32,
             "num_layers": 1,
@@ -91,44 +162,14 @@ def trained(tmp_path_factory):
             "dropout": 0.0,
             "position_encoding": "alibi",
         },
-        epochs=20,
-        batch_size=16,
-        learning_rate=3e-3,
-        options={"max_answer_length": 4},
-        verbose=0,
+        20,
     )
-    return folder, summary
-
-
-def test_train_evaluate_predict(trained, tmp_path):
-    folder, summary = trained
-    assert summary["skipped"] == 0
     test = str(tmp_path / "test.json")
     toy_data.write_squad(test, count=20, seed=7)
-    results = text_app.evaluate(APP, str(folder / "run"), test)
-    assert results["questions"] == 20
     # The answer is always the word after "lives in".
-    assert results["exact_match"] >= 80.0
-    lines = list(text_app.predict(APP, str(folder / "run"), test))
-    assert len(lines) == 20
-    assert lines[0].startswith("q0\t")
-
-
-def test_export_with_span_search_and_saved_model(trained):
-    folder, _ = trained
-    out = str(folder / "reader.tflite")
-    result = text_app.export(APP, str(folder / "run"), out)
+    assert text_app.evaluate(APP, run, test)["exact_match"] >= 80.0
+    result = text_app.export(APP, run, str(tmp_path / "reader.tflite"))
     assert result["parity_ok"], result
-    with open(result["bundle"]) as f:
-        assert set(json.load(f)["outputs"]) >= {"start", "end", "score"}
-    directory = str(folder / "saved_model")
-    text_app.export_saved_model(APP, str(folder / "run"), directory)
-    loaded = tf.saved_model.load(directory)
-    outputs = loaded.signatures["serving_default"](
-        questions=tf.constant(["Where does Jan live?"]),
-        contexts=tf.constant(["Jan lives in Oslo and often visits Rome."]),
-    )
-    assert outputs["answer"].numpy()[0].decode() == "Oslo"
 
 
 def test_not_squad(tmp_path):

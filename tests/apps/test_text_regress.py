@@ -1,12 +1,16 @@
 """regress: a number per text; metrics, predict, export, SavedModel."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_seq import cli
 from keras_seq.apps.regress.app import APP
 from keras_seq.apps.text import app as text_app
 from keras_seq.apps.text import toy_data
+from keras_seq.apps.text.app import TextRun
 from keras_seq.apps.text.readers import InputError
 
 
@@ -15,21 +19,18 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("regress")
     data = str(folder / "train.tsv")
     toy_data.write_ratings(data, count=80)
-    summary = text_app.train(
-        APP,
-        data,
-        str(folder / "run"),
-        tokenizer="byte",
-        encoder_config={
-            "backbone": "conv_recurrent",
-            "hidden_dim": 16,
-            "num_layers": 1,
-        },
-        epochs=3,
-        batch_size=16,
-        options={"target_column": "target"},
-        verbose=0,
-    )
+    # Through the command line, as a user would.
+    code = cli.main(
+        [
+            "regress", "train", "--data", data, "--out",
+            str(folder / "run"), "--tokenizer", "byte", "--backbone",
+            "bag", "--hidden-dim", "16", "--epochs", "3", "--batch-size",
+            "16", "--target-column", "target",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    with open(folder / "run" / "metrics.json") as f:
+        summary = json.load(f)
     return folder, summary
 
 
@@ -50,17 +51,18 @@ def test_train_evaluate_predict(trained, tmp_path):
 
 def test_export_builtin_parity_and_saved_model(trained):
     folder, _ = trained
-    result = text_app.export(
-        APP, str(folder / "run"), str(folder / "model.tflite")
-    )
-    assert result["parity_ok"], result
     directory = str(folder / "saved_model")
-    text_app.export_saved_model(APP, str(folder / "run"), directory)
+    code = cli.main(
+        [
+            "regress", "export", "--model", str(folder / "run"), "--out",
+            str(folder / "model.tflite"), "--saved-model", directory,
+        ]
+    )  # fmt: skip
+    assert code == 0  # 1 when parity fails
+    assert (folder / "model.json").exists()
     loaded = tf.saved_model.load(directory)
     texts = ["good great superb", "the plot"]
     value = loaded.signatures["serving_default"](texts=tf.constant(texts))
-    from keras_seq.apps.text.app import TextRun
-
     expected = APP.values(TextRun(str(folder / "run")), texts)
     np.testing.assert_allclose(value["value"].numpy(), expected, atol=1e-4)
 

@@ -7,13 +7,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_seq.apps.text._standins import pooling_layer
 from keras_seq.apps.text.app import TextApp, model_outputs
 from keras_seq.apps.text.backbone import encoder_inputs
 from keras_seq.apps.text.metrics import (
     classification_metrics,
     multilabel_metrics,
 )
+from keras_seq.apps.text.pooling import pooling_layer
 from keras_seq.apps.text.readers import InputError, read_table
 
 logger = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ import keras_hub
 import numpy as np
 import tensorflow as tf
 
-from keras_seq.apps.text._standins import pooling_layer
 from keras_seq.apps.text.app import TextApp, batched
 from keras_seq.apps.text.backbone import encoder_inputs
+from keras_seq.apps.text.pooling import pooling_layer
 from keras_seq.apps.text.readers import read_corpus
 from keras_seq.apps.text.tokenizer import CLS_ID, MASK_ID, PAD_ID, SEP_ID
 
@@ -125,7 +125,10 @@ class PretrainApp(TextApp):
             mask_selection_length=task["max_predictions"],
             unselectable_token_ids=[PAD_ID, CLS_ID, SEP_ID],
         )
-        tf.random.set_seed(seed)
+        # The masking ops draw from TensorFlow's global and op seeds, both
+        # set here, so the same data gets the same masks (an evaluation
+        # through Keras and one through LiteRT compare like with like).
+        keras.utils.set_random_seed(seed)
         masked = generator(token_ids)
         return {
             "token_ids": np.asarray(masked["token_ids"], "int32"),

@@ -193,17 +193,22 @@ class ReadApp(TextApp):
         logits = run.model(
             {"token_ids": token_ids, "padding_mask": padding_mask}
         )
-        span = BestSpan(run.task["max_answer_length"], name="best_span")(
-            logits["start_logits"], logits["end_logits"], padding_mask
+        # Two (batch_size, sequence_length) -> (batch_size,
+        # sequence_length, 2).
+        stacked = keras.ops.stack(
+            [logits["start_logits"], logits["end_logits"]], axis=-1
         )
+        start, end, score = BestSpan(
+            run.task["max_answer_length"], name="best_span"
+        )(stacked, padding_mask=padding_mask)
         return keras.Model(
             {"token_ids": token_ids, "padding_mask": padding_mask},
             {
                 "start_logits": logits["start_logits"],
                 "end_logits": logits["end_logits"],
-                "start": span["start"],
-                "end": span["end"],
-                "score": span["score"],
+                "start": start,
+                "end": end,
+                "score": score,
             },
             name="reader_with_span",
         )
@@ -215,7 +220,8 @@ class ReadApp(TextApp):
         )
         # Spans may only cover context tokens.
         context_mask = (word_index >= 0).astype("int32")
-        model = self.tflite_model(run)
+        model = run.model
+        span_layer = BestSpan(run.task["max_answer_length"])
 
         def call(part):
             outputs = model(
@@ -225,12 +231,13 @@ class ReadApp(TextApp):
                 },
                 training=False,
             )
-            span = BestSpan(run.task["max_answer_length"])(
-                outputs["start_logits"],
-                outputs["end_logits"],
-                part["context_mask"],
+            # Two (batch_size, sequence_length) -> (batch_size,
+            # sequence_length, 2).
+            stacked = np.stack(
+                [outputs["start_logits"], outputs["end_logits"]], axis=-1
             )
-            return {k: np.asarray(v) for k, v in span.items()}
+            span = span_layer(stacked, padding_mask=part["context_mask"])
+            return dict(zip(("start", "end", "score"), map(np.asarray, span)))
 
         spans = batched(
             call,
@@ -290,13 +297,16 @@ class ReadApp(TextApp):
                 {"token_ids": token_ids, "padding_mask": mask},
                 training=False,
             )
-            span = span_layer(
-                logits["start_logits"],
-                logits["end_logits"],
-                tf.cast(word_index >= 0, tf.int32),
+            # Two (batch_size, sequence_length) -> (batch_size,
+            # sequence_length, 2).
+            stacked = tf.stack(
+                [logits["start_logits"], logits["end_logits"]], axis=-1
             )
-            first = tf.gather(word_index, span["start"], batch_dims=1)
-            last = tf.gather(word_index, span["end"], batch_dims=1)
+            start, end, score = span_layer(
+                stacked, padding_mask=tf.cast(word_index >= 0, tf.int32)
+            )
+            first = tf.gather(word_index, start, batch_dims=1)
+            last = tf.gather(word_index, end, batch_dims=1)
             positions = tf.ragged.range(words.row_lengths())
             keep = tf.logical_and(
                 positions >= tf.cast(first, tf.int64)[:, None],
@@ -305,7 +315,7 @@ class ReadApp(TextApp):
             answer = tf.strings.reduce_join(
                 tf.ragged.boolean_mask(words, keep), axis=1, separator=" "
             )
-            return {"answer": answer, "score": span["score"]}
+            return {"answer": answer, "score": score}
 
         signature = [
             tf.TensorSpec([None], tf.string, name="questions"),

@@ -35,24 +35,26 @@ class BestSpan(keras.layers.Layer):
         **kwargs: other `keras.layers.Layer` arguments (`name`, `dtype`).
 
     Call arguments:
-        start_logits: `(batch_size, sequence_length)`.
-        end_logits: `(batch_size, sequence_length)`.
+        inputs: `(batch_size, sequence_length, 2)`: the start logits at
+            `[..., 0]`, the end logits at `[..., 1]`.
         padding_mask: `(batch_size, sequence_length)`, 1 for positions
-            that may be in an answer.
+            that may be in an answer. None: the inputs' Keras mask, or
+            every position.
+        mask: the inputs' Keras mask (filled in by Keras).
 
     Returns:
-        A dict: `start` and `end`, int32 `(batch_size,)` (inclusive
-        token positions), and `score`, float32 `(batch_size,)`, the span's
-        log probability.
+        A tuple `(start, end, score)`: int32 `(batch_size,)` inclusive
+        token positions, and `(batch_size,)` in the compute dtype, the
+        span's log probability.
 
     Example:
 
     >>> import numpy as np
-    >>> start = np.array([[0.0, 5.0, 0.0, 9.0]], "float32")
-    >>> end = np.array([[0.0, 0.0, 9.0, 0.0]], "float32")
-    >>> mask = np.ones((1, 4), "int32")
-    >>> span = BestSpan(max_answer_length=3)(start, end, mask)
-    >>> int(span["start"][0]), int(span["end"][0])
+    >>> start = [0.0, 5.0, 0.0, 9.0]
+    >>> end = [0.0, 0.0, 9.0, 0.0]
+    >>> logits = np.array([list(zip(start, end))], "float32")
+    >>> start, end, score = BestSpan(max_answer_length=3)(logits)
+    >>> int(start[0]), int(end[0])
     (1, 2)
     """
 
@@ -65,17 +67,29 @@ class BestSpan(keras.layers.Layer):
             )
         self.max_answer_length = max_answer_length
 
-    def call(self, start_logits, end_logits, padding_mask):
-        start_logits = ops.cast(start_logits, "float32")
-        end_logits = ops.cast(end_logits, "float32")
+    def build(self, input_shape):
+        if len(input_shape) != 3 or input_shape[-1] != 2:
+            raise ValueError(
+                "`BestSpan` expects logits of shape (batch_size, "
+                "sequence_length, 2). Received: input_shape="
+                f"{tuple(input_shape)}"
+            )
+        self.built = True
+
+    def call(self, inputs, padding_mask=None, mask=None):
+        logits = ops.cast(inputs, "float32")
+        if padding_mask is None:
+            padding_mask = mask
+        if padding_mask is None:
+            padding_mask = ops.ones(ops.shape(logits)[:2], "float32")
         real = ops.cast(padding_mask, "float32")
         penalty = (1.0 - real) * -1e9
-        start_log = ops.log_softmax(start_logits + penalty, axis=-1)
-        end_log = ops.log_softmax(end_logits + penalty, axis=-1)
+        start_log = ops.log_softmax(logits[..., 0] + penalty, axis=-1)
+        end_log = ops.log_softmax(logits[..., 1] + penalty, axis=-1)
 
         # (batch_size, sequence_length, 1) + (batch_size, 1, sequence_length)
         scores = ops.expand_dims(start_log, 2) + ops.expand_dims(end_log, 1)
-        length = ops.shape(start_logits)[1]
+        length = ops.shape(logits)[1]
         positions = ops.arange(length, dtype="int32")
         width = ops.expand_dims(positions, 0) - ops.expand_dims(positions, 1)
         band = ops.logical_and(
@@ -88,17 +102,17 @@ class BestSpan(keras.layers.Layer):
         flat = ops.reshape(scores, (-1, length * length))
         best_score = ops.max(flat, axis=-1)
         best = first_argmax(flat, best_score)
-        return {
-            "start": best // length,
-            "end": best % length,
-            "score": best_score,
-        }
+        # Scores are computed in float32 (the -1e9 exclusions overflow
+        # float16) and returned in the compute dtype.
+        score = ops.cast(best_score, self.compute_dtype)
+        return best // length, best % length, score
 
-    def compute_output_shape(
-        self, start_logits_shape, end_logits_shape, padding_mask_shape
-    ):
-        batch = (start_logits_shape[0],)
-        return {"start": batch, "end": batch, "score": batch}
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        batch = (input_shape[0],)
+        return batch, batch, batch
 
     def get_config(self):
         config = super().get_config()

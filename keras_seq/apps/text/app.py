@@ -231,8 +231,9 @@ def train(
         app: a `TextApp`.
         data: the training file.
         out: the run folder; if it already holds this app's run, its
-            tokenizer and settings are reused and an interrupted training
-            resumes from `out/backup`.
+            tokenizer and settings are reused, an interrupted training
+            resumes from `out/backup`, and a finished one trains on from
+            its `model.keras`.
         val_data: a validation file (default: `val_fraction` of `data`).
         encoder: a run folder whose `encoder.keras` and tokenizer to start
             from (e.g. a `pretrain` run).
@@ -313,6 +314,15 @@ def train(
         backbone = build_encoder(config["encoder"])
     model = app.build_model(backbone, task, options)
     app.compile(model, task, options, learning_rate)
+    saved = os.path.join(out, "model.keras")
+    if resume and os.path.exists(saved):
+        if os.path.exists(os.path.join(out, "backup")):
+            # BackupAndRestore restores the interrupted epoch itself.
+            logger.info("Resuming the interrupted training in %s", out)
+        else:
+            # A finished run trains on from its final weights (not its
+            # optimizer state: the optimizer here is new).
+            model.set_weights(keras.saving.load_model(saved).get_weights())
 
     def triple(arrays):
         result = (arrays["inputs"], arrays["targets"])
