@@ -69,9 +69,13 @@ class RecurrentBlock(keras.layers.Layer):
     per layer, an outer loop over blocks of 16 steps joins whole blocks by
     concatenation, and an inner loop writes each block into a buffer of
     fixed shape (both directions in the same loops). That layout was the
-    fastest of the options measured in
-    `benchmarks/bench_recurrent_export.py`. The export graph is
-    TensorFlow-only.
+    fastest loop measured in `benchmarks/bench_recurrent_export.py`. An
+    LSTM layer whose inputs have a batch size fixed at tracing (for
+    example `input_signature=[tf.TensorSpec((1, None, features))]`), no
+    mask, no streaming state and float32 exports instead as TFLite's fused
+    `UNIDIRECTIONAL_SEQUENCE_LSTM` op, one per direction, still at any
+    sequence length (see `keras_seq.layers.fused_lstm`), which measured
+    faster still. The export graph is TensorFlow-only.
 
     Masks: padded steps keep the state of the step before them, so they
     never change an output at a real step; the backward direction, run
@@ -148,9 +152,10 @@ class RecurrentBlock(keras.layers.Layer):
         - [Schuster and Paliwal, 1997](https://doi.org/10.1109/78.650093)
     """
 
-    # How the export graph's loop carries its outputs (see
-    # `recurrent_cells.run_recurrence`); benchmarks compare the choices.
-    _export_carry = "blocked"
+    # How the export graph runs the recurrence: "fused" (LSTM only, where
+    # `_fuses` allows; else "blocked") or a loop carry of
+    # `recurrent_cells.run_recurrence`. Benchmarks compare the choices.
+    _export_carry = "fused"
     _export_block_size = 16
 
     def __init__(
@@ -314,20 +319,40 @@ class RecurrentBlock(keras.layers.Layer):
             states.append(list(backward[1:]))
         return outputs, states
 
-    def _run_export(self, i, x, mask, state):
+    def _fuses(self, x, mask, state, return_state):
+        """Whether layer inputs `x` take the fused LSTM export."""
+        from keras_seq.layers import fused_lstm
+
+        return (
+            self._export_carry == "fused"
+            and self.cell_type == "lstm"
+            and mask is None
+            and state is None
+            and not return_state
+            and fused_lstm.can_fuse(x)
+        )
+
+    def _run_export(self, i, x, mask, state, return_state):
+        from keras_seq.layers import fused_lstm
         from keras_seq.layers.recurrent_cells import run_recurrence
 
         cells = [self.forward_layers[i].cell]
         if self.bidirectional:
             cells.append(self.backward_layers[i].cell)
+        reverse = [False, True][: len(cells)]
+        if self._fuses(x, mask, state, return_state):
+            outputs, hidden = fused_lstm.fused_lstm(cells, x, reverse)
+            # Only the hidden states: the fused op keeps its cell state.
+            return outputs, [[h] for h in hidden]
+        carry = self._export_carry
         return run_recurrence(
             self.cell_type,
             cells,
             x,
             mask=mask,
             initial_states=[state] + [None] * (len(cells) - 1),
-            reverse=[False, True][: len(cells)],
-            carry=self._export_carry,
+            reverse=reverse,
+            carry="blocked" if carry == "fused" else carry,
             block_size=self._export_block_size,
         )
 
@@ -358,7 +383,7 @@ class RecurrentBlock(keras.layers.Layer):
         for i in range(self.num_layers):
             if exporting:
                 outputs, states = self._run_export(
-                    i, x, sequence_mask, layer_states[i]
+                    i, x, sequence_mask, layer_states[i], return_state
                 )
             else:
                 outputs, states = self._run_keras(
