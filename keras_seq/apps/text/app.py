@@ -157,7 +157,7 @@ class TextRun:
                 raise FileNotFoundError(
                     f"The run has no trained model yet. Received: {path!r}"
                 )
-            self._model = keras.saving.load_model(path)
+            self._model = keras.saving.load_model(path, compile=False)
         return self._model
 
     def check_app(self, name):
@@ -322,7 +322,8 @@ def train(
         else:
             # A finished run trains on from its final weights (not its
             # optimizer state: the optimizer here is new).
-            model.set_weights(keras.saving.load_model(saved).get_weights())
+            previous = keras.saving.load_model(saved, compile=False)
+            model.set_weights(previous.get_weights())
 
     def triple(arrays):
         result = (arrays["inputs"], arrays["targets"])
