@@ -53,6 +53,8 @@ class TimeBudget(keras.callbacks.Callback):
     `final_fraction` of it at the end of the budget: the schedule follows
     the clock, not the step count, so it fits any machine speed.
 
+    `steps` counts the batches trained since the start.
+
     Args:
         minutes: float, the budget.
         learning_rate: optional float, the peak rate of the schedule.
@@ -78,10 +80,12 @@ class TimeBudget(keras.callbacks.Callback):
         self.final_fraction = final_fraction
         self.start = None
         self.reached = False
+        self.steps = 0
 
     def on_train_begin(self, logs=None):
         self.start = time.monotonic()
         self.reached = False
+        self.steps = 0
         self._set_rate(0.0)
 
     def _set_rate(self, fraction):
@@ -98,6 +102,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.model.optimizer.learning_rate = self.learning_rate * scale
 
     def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
         fraction = (time.monotonic() - self.start) / (60.0 * self.minutes)
         self._set_rate(fraction)
         if fraction >= 1.0:

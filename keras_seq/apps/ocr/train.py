@@ -365,6 +365,7 @@ def train(
         "skipped": dict(skipped),
         "infeasible_ctc_samples": int(loss.infeasible_count),
         "time_budget_reached": bool(budget and budget.reached),
+        "steps_run": budget.steps if budget else None,
         "seconds": round(time.monotonic() - started, 1),
         "resumed": resuming,
     }
