@@ -17,6 +17,11 @@ with the final states. A constant initial state would thus carry over from
 one `invoke` to the next; here every initial state is a distinct zero
 tensor computed from the inputs, so each call starts from zeros.
 
+With the batch size unknown when traced, or with a mask (the fused op has
+no mask input), a `while` loop over the batch runs each sequence alone
+(batch size 1) on its real steps; a mask that is not right padding runs
+the caller's loop instead, chosen at run time by an `IF`.
+
 The function body, which TensorFlow runs where the converter does not
 replace it, is the builtin-op loop of `recurrent_cells.run_recurrence`.
 """
@@ -93,55 +98,34 @@ def no_fused_lstm():
 def can_fuse(inputs):
     """Whether `fused_lstm` can run on `inputs`.
 
-    True for float32 inputs with a static batch size, outside
-    `no_fused_lstm()`.
+    True for float32 inputs outside `no_fused_lstm()`.
     """
-    return (
-        not _DISABLED.get()
-        and inputs.shape[0] is not None
-        and inputs.dtype == tf.float32
-    )
+    return not _DISABLED.get() and inputs.dtype == tf.float32
 
 
-def _zero_states(inputs, units, count):
-    """`count` distinct `(batch_size, units)` zero tensors from `inputs`.
+def _zero_states(source, units, count):
+    """`count` distinct `(batch_size, units)` zero tensors from `source`.
 
     The converter folds a constant zero state into the model, where the
     fused op's variable tensors would keep the last call's final state;
-    `min(|x|, 0)` is zero for every finite or infinite input and cannot be
-    folded. Splitting one tensor gives each state its own tensor, which
-    the fused op requires.
+    `min(|x|, 0)` of an input is zero for every finite or infinite value
+    and cannot be folded. Splitting one tensor gives each state its own
+    tensor, which the fused op requires.
+
+    Args:
+        source: `(batch_size, 1)`, with a static batch size.
     """
-    batch = inputs.shape[0]
-    # (batch_size, 1) zeros, then (batch_size, count * units).
-    zero = tf.minimum(tf.abs(inputs[:, 0, :1]), 0.0)
-    zeros = tf.tile(zero, [1, count * units])
+    # (batch_size, count * units) zeros.
+    zeros = tf.tile(tf.minimum(tf.abs(source), 0.0), [1, count * units])
     return [
-        tf.ensure_shape(z, [batch, units])
+        tf.ensure_shape(z, [source.shape[0], units])
         for z in tf.split(zeros, count, axis=-1)
     ]
 
 
-def fused_lstm(cells, inputs, reverse):
-    """Runs one layer's LSTM directions as fused TFLite sequence ops.
-
-    Without a mask only: every step of every sequence is real. A reversed
-    direction runs on the time-reversed inputs and its outputs are
-    reversed back.
-
-    Args:
-        cells: the Keras `LSTMCell`s, one per direction, all with the
-            same `units`.
-        inputs: `(batch_size, sequence_length, features)` float32, with a
-            static batch size (see `can_fuse`).
-        reverse: list of booleans, one per direction.
-
-    Returns:
-        `(outputs, final_hidden)`: per direction, the outputs
-        `(batch_size, sequence_length, units)` in position order and the
-        hidden state `(batch_size, units)` after its last step.
-    """
-    zeros = _zero_states(inputs, cells[0].units, 2 * len(cells))
+def _run_fused(cells, inputs, reverse, zero_source):
+    """One fused op per direction over every step of `inputs`."""
+    zeros = _zero_states(zero_source, cells[0].units, 2 * len(cells))
     outputs, final_hidden = [], []
     for i, (cell, rev) in enumerate(zip(cells, reverse)):
         x = tf.reverse(inputs, [1]) if rev else inputs
@@ -162,3 +146,102 @@ def fused_lstm(cells, inputs, reverse):
         # A reversed run's last step is position 0.
         outputs.append(tf.reverse(y, [1]) if rev else y)
     return outputs, final_hidden
+
+
+def _run_per_sequence(cells, inputs, reverse, lengths):
+    """Fused ops on each sequence's real steps, one sequence at a time.
+
+    A `while` loop over the batch runs each sequence alone (batch size 1,
+    known to the converter) on its first `lengths[b]` steps; outputs at
+    later positions are zero.
+    """
+    batch = tf.shape(inputs)[0]
+    steps = tf.shape(inputs)[1]
+    units = cells[0].units
+    dtype = inputs.dtype
+
+    def body(b, outputs, hidden):
+        # (1, sequence_length, features)
+        sample = tf.ensure_shape(
+            tf.gather(inputs, tf.reshape(b, [1])),
+            [1, None, inputs.shape[-1]],
+        )
+        length = tf.gather(lengths, b)
+        # An empty sequence runs one step, whose results are dropped.
+        ys, hs = _run_fused(
+            cells, sample[:, : tf.maximum(length, 1)], reverse, sample[:, 0, :1]
+        )
+        real = tf.cast(length > 0, dtype)
+        paddings = tf.stack([[0, 0], tf.stack([0, steps - length]), [0, 0]])
+        # (1, sequence_length, units) per direction: real steps, then zeros.
+        ys = [tf.pad(y[:, :length], paddings) for y in ys]
+        outputs = [tf.concat([o, y], 0) for o, y in zip(outputs, ys)]
+        hidden = [tf.concat([h0, h * real], 0) for h0, h in zip(hidden, hs)]
+        return b + 1, outputs, hidden
+
+    directions = len(cells)
+    outputs = [tf.zeros(tf.stack([0, steps, units]), dtype)] * directions
+    hidden = [tf.zeros([0, units], dtype)] * directions
+    _, outputs, hidden = tf.while_loop(
+        lambda b, *_: b < batch,
+        body,
+        (tf.constant(0), outputs, hidden),
+        shape_invariants=(
+            tf.TensorShape([]),
+            [tf.TensorShape([None, None, units])] * directions,
+            [tf.TensorShape([None, units])] * directions,
+        ),
+    )
+    return outputs, hidden
+
+
+def fused_lstm(cells, inputs, reverse, mask=None, loop=None):
+    """Runs one layer's LSTM directions as fused TFLite sequence ops.
+
+    A reversed direction runs on the time-reversed real steps and its
+    outputs are reversed back. Without a mask and with a static batch
+    size, one fused op per direction runs the whole batch. Otherwise a
+    `while` loop over the batch runs each sequence's real steps alone:
+    with right padding (each row of `mask` some ones, then zeros) that
+    gives exactly the outputs of a masked recurrence. Any other mask runs
+    `loop` instead, chosen at run time.
+
+    Args:
+        cells: the Keras `LSTMCell`s, one per direction, all with the
+            same `units`.
+        inputs: `(batch_size, sequence_length, features)` float32 (see
+            `can_fuse`).
+        reverse: list of booleans, one per direction.
+        mask: optional `(batch_size, sequence_length)` boolean.
+        loop: with `mask`, a callable returning `(outputs, final_hidden)`
+            as this function does, for masks that are not right padding.
+
+    Returns:
+        `(outputs, final_hidden)`: per direction, the outputs
+        `(batch_size, sequence_length, units)` in position order (zero at
+        padded positions) and the hidden state `(batch_size, units)` after
+        its last real step.
+    """
+    if mask is None and inputs.shape[0] is not None:
+        return _run_fused(cells, inputs, reverse, inputs[:, 0, :1])
+    batch = tf.shape(inputs)[0]
+    steps = tf.shape(inputs)[1]
+    if mask is None:
+        return _run_per_sequence(
+            cells, inputs, reverse, tf.fill(tf.reshape(batch, [1]), steps)
+        )
+    if loop is None:
+        raise ValueError(
+            "A `mask` needs a `loop` for masks that are not right "
+            "padding. Received: loop=None"
+        )
+    mask = tf.cast(mask, tf.bool)
+    lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+    right_padded = tf.reduce_all(
+        tf.equal(mask, tf.sequence_mask(lengths, steps))
+    )
+    return tf.cond(
+        right_padded,
+        lambda: _run_per_sequence(cells, inputs, reverse, lengths),
+        loop,
+    )

@@ -70,12 +70,13 @@ class RecurrentBlock(keras.layers.Layer):
     concatenation, and an inner loop writes each block into a buffer of
     fixed shape (both directions in the same loops). That layout was the
     fastest loop measured in `benchmarks/bench_recurrent_export.py`. An
-    LSTM layer whose inputs have a batch size fixed at tracing (for
-    example `input_signature=[tf.TensorSpec((1, None, features))]`), no
-    mask, no streaming state and float32 exports instead as TFLite's fused
-    `UNIDIRECTIONAL_SEQUENCE_LSTM` op, one per direction, still at any
-    sequence length (see `keras_seq.layers.fused_lstm`), which measured
-    faster still. The export graph is TensorFlow-only.
+    LSTM block in float32 that is not streaming exports instead as
+    TFLite's fused `UNIDIRECTIONAL_SEQUENCE_LSTM` op, one per direction,
+    still at any sequence length, which measured faster still: over the
+    whole batch when its size is fixed at tracing and there is no mask,
+    else one sequence at a time on its real steps; a mask that is not
+    right padding runs the loop (see `keras_seq.layers.fused_lstm`). The
+    export graph is TensorFlow-only.
 
     Masks: padded steps keep the state of the step before them, so they
     never change an output at a real step; the backward direction, run
@@ -319,14 +320,13 @@ class RecurrentBlock(keras.layers.Layer):
             states.append(list(backward[1:]))
         return outputs, states
 
-    def _fuses(self, x, mask, state, return_state):
+    def _fuses(self, x, state, return_state):
         """Whether layer inputs `x` take the fused LSTM export."""
         from keras_seq.layers import fused_lstm
 
         return (
             self._export_carry == "fused"
             and self.cell_type == "lstm"
-            and mask is None
             and state is None
             and not return_state
             and fused_lstm.can_fuse(x)
@@ -340,21 +340,32 @@ class RecurrentBlock(keras.layers.Layer):
         if self.bidirectional:
             cells.append(self.backward_layers[i].cell)
         reverse = [False, True][: len(cells)]
-        if self._fuses(x, mask, state, return_state):
-            outputs, hidden = fused_lstm.fused_lstm(cells, x, reverse)
-            # Only the hidden states: the fused op keeps its cell state.
-            return outputs, [[h] for h in hidden]
         carry = self._export_carry
-        return run_recurrence(
-            self.cell_type,
-            cells,
-            x,
-            mask=mask,
-            initial_states=[state] + [None] * (len(cells) - 1),
-            reverse=reverse,
-            carry="blocked" if carry == "fused" else carry,
-            block_size=self._export_block_size,
+
+        def loop():
+            return run_recurrence(
+                self.cell_type,
+                cells,
+                x,
+                mask=mask,
+                initial_states=[state] + [None] * (len(cells) - 1),
+                reverse=reverse,
+                carry="blocked" if carry == "fused" else carry,
+                block_size=self._export_block_size,
+            )
+
+        if not self._fuses(x, state, return_state):
+            return loop()
+
+        def hidden_only_loop():
+            outputs, states = loop()
+            return outputs, [s[0] for s in states]
+
+        outputs, hidden = fused_lstm.fused_lstm(
+            cells, x, reverse, mask=mask, loop=hidden_only_loop
         )
+        # Only the hidden states: the fused op keeps its cell state.
+        return outputs, [[h] for h in hidden]
 
     def call(
         self,

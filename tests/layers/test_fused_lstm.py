@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
 
 from keras_seq import tflite
@@ -21,6 +22,25 @@ def _model(block, features=5):
 
 def _signature(batch_size, features=5):
     return [tf.TensorSpec((batch_size, None, features), tf.float32, name="x")]
+
+
+def _all_ops(content):
+    """Op names in every subgraph (`tflite.list_ops` reads the main one)."""
+    model = schema.Model.GetRootAsModel(content, 0)
+    names = {
+        code: name
+        for name, code in vars(schema.BuiltinOperator).items()
+        if not name.startswith("_")
+    }
+    codes = [model.OperatorCodes(i) for i in range(model.OperatorCodesLength())]
+    ops = set()
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        for i in range(graph.OperatorsLength()):
+            code = codes[graph.Operators(i).OpcodeIndex()]
+            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+            ops.add(names[builtin])
+    return ops
 
 
 def _invoke_twice(content, first, second):
@@ -89,41 +109,53 @@ def test_tensorflow_runs_the_export_graph():
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
-def test_unknown_batch_keeps_the_loop():
-    model = _model(RecurrentBlock(6))
+def test_unknown_batch_runs_each_sequence_fused():
+    # Batch size unknown (the default signature): a loop over the batch
+    # runs each sequence through the fused ops.
+    model = _model(RecurrentBlock(6, bidirectional=True, num_layers=2))
     report = tflite.convert(model)
-    assert FUSED not in report.ops
-    assert "WHILE" in report.ops
+    assert FUSED in _all_ops(report.content)
+    for batch_size, length in ((1, 4), (3, 23)):
+        x = RNG.normal(size=(batch_size, length, 5)).astype("float32")
+        (got,) = tflite.run_tflite(report.content, x).values()
+        np.testing.assert_allclose(got, model(x), atol=1e-5)
 
 
-def test_mask_keeps_the_exact_loop():
-    # The fused op has no mask input: a masked block keeps the loop, so a
-    # padded sample gives the outputs of its real steps alone.
-    block = RecurrentBlock(4, bidirectional=True)
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_masks_stay_exact(return_sequences):
+    # Right padding runs each sequence's real steps fused (an empty one
+    # too); any other mask runs the loop, chosen at run time. Both give
+    # Keras's outputs, and a padded sample gives its real steps' outputs.
+    block = RecurrentBlock(
+        4, bidirectional=True, num_layers=2, return_sequences=return_sequences
+    )
     x = keras.Input((None, 5), name="x")
     mask = keras.Input((None,), dtype="int32", name="padding_mask")
     model = keras.Model([x, mask], block(x, padding_mask=mask))
-    signature = _signature(2) + [
-        tf.TensorSpec((2, None), tf.int32, name="padding_mask")
-    ]
-    report = tflite.convert(model, input_signature=signature)
-    assert FUSED not in report.ops
-    data = RNG.normal(size=(2, 7, 5)).astype("float32")
-    padding = np.array([[1] * 7, [1] * 4 + [0] * 3], "int32")
-    got = tflite.run_tflite(
-        report.content, {"x": data, "padding_mask": padding}
+    report = tflite.convert(model)
+    assert {FUSED, "IF", "WHILE"} <= _all_ops(report.content)
+
+    data = RNG.normal(size=(3, 9, 5)).astype("float32")
+    right = np.array([[1] * 9, [1] * 4 + [0] * 5, [0] * 9], "int32")
+    holes = np.array([[1] * 9, [1, 0] * 4 + [1], [0] + [1] * 8], "int32")
+    for padding in (right, holes):
+        feed = {"x": data, "padding_mask": padding}
+        (got,) = tflite.run_tflite(report.content, feed).values()
+        np.testing.assert_allclose(got, model([data, padding]), atol=1e-5)
+    (got,) = tflite.run_tflite(
+        report.content, {"x": data, "padding_mask": right}
+    ).values()
+    alone = block(data[1:2, :4])
+    np.testing.assert_allclose(
+        got[1, :4] if return_sequences else got[1], alone[0], atol=1e-5
     )
-    (got,) = got.values()
-    alone = block(data[1:, :4])
-    np.testing.assert_allclose(got[1, :4], alone[0], atol=1e-5)
-    np.testing.assert_allclose(got, model([data, padding]), atol=1e-5)
 
 
 def test_gru_keeps_the_loop():
     # TFLite has no fused GRU op.
     model = _model(RecurrentBlock(6, cell_type="gru"))
-    report = tflite.convert(model, input_signature=_signature(1))
-    assert FUSED not in report.ops
+    report = tflite.convert(model)
+    assert FUSED not in _all_ops(report.content)
     assert "WHILE" in report.ops
 
 
@@ -147,6 +179,6 @@ def test_streaming_state_keeps_the_loop():
 def test_no_fused_lstm_keeps_the_loop():
     model = _model(RecurrentBlock(6))
     with no_fused_lstm():
-        report = tflite.convert(model, input_signature=_signature(1))
-    assert FUSED not in report.ops
+        report = tflite.convert(model)
+    assert FUSED not in _all_ops(report.content)
     assert "WHILE" in report.ops
