@@ -76,31 +76,50 @@ def _tagged_lstm():
     )
 
 
-_DISABLED = contextvars.ContextVar("keras_seq_no_fused_lstm", default=False)
+_ENABLED = contextvars.ContextVar("keras_seq_fused_lstm", default=False)
 
 
 @contextlib.contextmanager
-def no_fused_lstm():
-    """Export LSTMs as loops even where the fused op could run.
+def fused_lstm_export(enabled=True):
+    """Export `RecurrentBlock` LSTMs as fused TFLite ops (or not).
 
-    For full-integer (int8) quantization: the converter quantizes the
-    fused op's internals from its own defaults, which measured far less
-    accurate (max error 0.42 against 0.02 for the loop on a 16-unit
-    BiLSTM) than the loop, whose body stays float.
+    Off by default: the fused op is faster than the loop in float32 (see
+    `benchmarks/RESULTS.md`) but full-integer (int8) conversion of it
+    fails inside the loop over the batch (calibration stops on a tensor
+    without data) and, over a fixed batch, quantizes far less accurately
+    than the loop, whose body stays float (max error 0.42 against 0.02 on
+    a 16-unit BiLSTM). Enter it around a float32 or float16 conversion.
+
+    Args:
+        enabled: bool. Whether LSTMs fuse inside the context.
+
+    Example:
+
+    >>> import keras
+    >>> from keras_seq import tflite
+    >>> from keras_seq.layers import RecurrentBlock
+    >>> x = keras.Input((None, 3))
+    >>> model = keras.Model(x, RecurrentBlock(4)(x))
+    >>> with fused_lstm_export():
+    ...     report = tflite.convert(model)
+    >>> "WHILE" in report.ops  # the loop over the batch
+    True
     """
-    token = _DISABLED.set(True)
+    token = _ENABLED.set(bool(enabled))
     try:
         yield
     finally:
-        _DISABLED.reset(token)
+        _ENABLED.reset(token)
+
+
+def enabled():
+    """True inside `fused_lstm_export()`."""
+    return _ENABLED.get()
 
 
 def can_fuse(inputs):
-    """Whether `fused_lstm` can run on `inputs`.
-
-    True for float32 inputs outside `no_fused_lstm()`.
-    """
-    return not _DISABLED.get() and inputs.dtype == tf.float32
+    """Whether `fused_lstm` can run on `inputs`: float32."""
+    return inputs.dtype == tf.float32
 
 
 def _zero_states(source, units, count):

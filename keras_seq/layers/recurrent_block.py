@@ -69,14 +69,15 @@ class RecurrentBlock(keras.layers.Layer):
     per layer, an outer loop over blocks of 16 steps joins whole blocks by
     concatenation, and an inner loop writes each block into a buffer of
     fixed shape (both directions in the same loops). That layout was the
-    fastest loop measured in `benchmarks/bench_recurrent_export.py`. An
-    LSTM block in float32 that is not streaming exports instead as
-    TFLite's fused `UNIDIRECTIONAL_SEQUENCE_LSTM` op, one per direction,
-    still at any sequence length, which measured faster still: over the
-    whole batch when its size is fixed at tracing and there is no mask,
-    else one sequence at a time on its real steps; a mask that is not
-    right padding runs the loop (see `keras_seq.layers.fused_lstm`). The
-    export graph is TensorFlow-only.
+    fastest loop measured in `benchmarks/bench_recurrent_export.py`.
+    Inside `keras_seq.layers.fused_lstm.fused_lstm_export()`, an LSTM
+    block in float32 that is not streaming exports instead as TFLite's
+    fused `UNIDIRECTIONAL_SEQUENCE_LSTM` op, one per direction, still at
+    any sequence length, which measured faster: over the whole batch when
+    its size is fixed at tracing and there is no mask, else one sequence
+    at a time on its real steps; a mask that is not right padding runs the
+    loop. Not for int8 quantization (see `fused_lstm_export`). The export
+    graph is TensorFlow-only.
 
     Masks: padded steps keep the state of the step before them, so they
     never change an output at a real step; the backward direction, run
@@ -154,9 +155,10 @@ class RecurrentBlock(keras.layers.Layer):
     """
 
     # How the export graph runs the recurrence: "fused" (LSTM only, where
-    # `_fuses` allows; else "blocked") or a loop carry of
-    # `recurrent_cells.run_recurrence`. Benchmarks compare the choices.
-    _export_carry = "fused"
+    # `_fuses` allows; else "blocked"; `fused_lstm.fused_lstm_export()`
+    # asks for it too) or a loop carry of `recurrent_cells.run_recurrence`.
+    # Benchmarks compare the choices.
+    _export_carry = "blocked"
     _export_block_size = 16
 
     def __init__(
@@ -325,7 +327,7 @@ class RecurrentBlock(keras.layers.Layer):
         from keras_seq.layers import fused_lstm
 
         return (
-            self._export_carry == "fused"
+            (self._export_carry == "fused" or fused_lstm.enabled())
             and self.cell_type == "lstm"
             and state is None
             and not return_state

@@ -1,4 +1,4 @@
-"""Tests for `RecurrentBlock`'s fused LSTM export (fixed batch size)."""
+"""Tests for `RecurrentBlock`'s fused LSTM export (`fused_lstm_export`)."""
 
 import keras
 import numpy as np
@@ -8,11 +8,17 @@ from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
 
 from keras_seq import tflite
-from keras_seq.layers import RecurrentBlock, export_mode
-from keras_seq.layers.fused_lstm import no_fused_lstm
+from keras_seq.layers import RecurrentBlock, export_mode, fused_lstm
+from keras_seq.layers.fused_lstm import fused_lstm_export
 
 RNG = np.random.default_rng(1)
 FUSED = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+
+
+@pytest.fixture(autouse=True)
+def _fused():
+    with fused_lstm_export():
+        yield
 
 
 def _model(block, features=5):
@@ -176,9 +182,20 @@ def test_streaming_state_keeps_the_loop():
         np.testing.assert_allclose(s, e, atol=1e-5)
 
 
-def test_no_fused_lstm_keeps_the_loop():
+def test_off_by_default_keeps_the_loop():
     model = _model(RecurrentBlock(6))
-    with no_fused_lstm():
+    with fused_lstm_export(False):
+        assert not fused_lstm.enabled()
         report = tflite.convert(model)
+    assert fused_lstm.enabled()
     assert FUSED not in _all_ops(report.content)
     assert "WHILE" in report.ops
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    with fused_lstm_export(False):
+        result = doctest.testmod(fused_lstm)
+    assert result.attempted > 0
+    assert result.failed == 0
