@@ -1,6 +1,7 @@
 """`keras-seq ocr`: train -> interrupt -> resume -> evaluate -> export ->
 predict (Keras and .tflite agree), and bad input."""
 
+import collections
 import csv
 import json
 import os
@@ -124,7 +125,7 @@ def test_train_resume_evaluate_export_predict(tmp_path, capsys):
         f.write(b"not an image")
     assert cli.main(["ocr", "predict", "--model", run, bad, images]) == 1
     captured = capsys.readouterr()
-    assert "Not a readable image" in captured.err
+    assert "bad.png" in captured.err
     keras_lines = captured.out.splitlines()
     assert cli.main(["ocr", "predict", "--model", tflite, images]) == 0
     tflite_lines = capsys.readouterr().out.splitlines()
@@ -165,15 +166,16 @@ def test_bad_files_are_skipped_and_counted(tmp_path):
     charset = Charset("abcdefghijklmnopqrstuvwxyz :")
     samples, skipped = ocr_data.read_folder(str(folder), charset=charset)
     assert [s["text"] for s in samples] == ["ok"]
+    # Zero width and no bytes read as empty, bad bytes as corrupt.
     assert dict(skipped) == {
-        "characters outside the charset": 1,
-        "missing image": 1,
-        "unreadable image": 3,
-        "too wide": 1,
-        "empty transcript": 1,
-        "malformed line": 1,
+        "unknown_characters": 1,
+        "missing_image": 1,
+        "empty_image": 2,
+        "corrupt_image": 1,
+        "too_wide": 1,
+        "empty_text": 1,
+        "malformed_line": 1,
     }
-    assert skipped.total_skipped == 8
     # The dark-on-light PNG reads back as ink 1 on background 0.
     assert samples[0]["image"][15, 20] > 0.9
     assert samples[0]["image"][2, 2] < 0.1
@@ -186,24 +188,21 @@ def test_lines_too_narrow_for_their_text_are_skipped_in_batches():
         {"image": np.ones((32, 3), "float32"), "text": "abab"},
         {"image": np.ones((32, 0), "float32"), "text": "a"},
     ]
-    skipped = ocr_data.SkipCounter()
+    skipped = collections.Counter()
     dataset = ocr_data.make_dataset(
-        samples, charset, batch_size=4, skipped=skipped, min_pixels_per_char=4
+        samples, charset, batch_size=4, frame_stride=4, skipped=skipped
     )
     batches = list(dataset)
     assert len(batches) == 1
     inputs, labels = batches[0]
     assert labels.numpy().tolist() == [[1, 2]]
     assert inputs["image"].shape == (1, 32, 40, 1)
-    assert dict(skipped) == {
-        "too narrow for its text": 1,
-        "unreadable image": 1,
-    }
+    assert dict(skipped) == {"too_few_frames": 1, "bad_image": 1}
 
 
 def test_non_utf8_lines_tsv_is_a_clear_error(tmp_path):
     (tmp_path / "lines.tsv").write_bytes(b"a.png\tok\nb.png\t\xff\xfe bad\n")
-    with pytest.raises(ValueError, match="not UTF-8 \\(line 2"):
+    with pytest.raises(ValueError, match="line 2 is not UTF-8"):
         ocr_data.read_folder(str(tmp_path))
 
 
@@ -212,7 +211,7 @@ def test_cli_reports_missing_data_without_a_traceback(tmp_path, capsys):
         ["ocr", "train", "--data", str(tmp_path), "--out", str(tmp_path / "r")]
     )
     assert code == 2
-    assert "needs a lines.tsv" in capsys.readouterr().err
+    assert "No lines.tsv" in capsys.readouterr().err
     code = cli.main(["ocr", "predict", "--model", str(tmp_path), "x.png"])
     assert code == 2
     assert "No trained model" in capsys.readouterr().err

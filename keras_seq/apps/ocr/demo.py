@@ -195,17 +195,14 @@ def run_demo(out="runs/demo", minutes=10.0, seed=0, test_lines=TEST_LINES):
 
     plot_samples(test, keras_texts, os.path.join(out, "samples.png"))
     example = max(test[:20], key=lambda s: len(s["text"]))
-    logits = model.predict_on_batch(ocr_data.batch_images([example["image"]]))[
-        0
-    ]
+    batch, widths = ocr_data.batch_images([example["image"]])
+    front_end = model.get_layer("front_end")
     plot_alignment(
-        example["image"],
-        logits,
+        batch["image"][0, :, :, 0],
+        model.predict_on_batch(batch)[0],
         charset,
         os.path.join(out, "alignment.png"),
-        frames=model.get_layer("front_end").compute_output_length(
-            example["image"].shape[1]
-        ),
+        frames=front_end.compute_output_length(widths[0]),
         title=f"truth: {example['text']}",
     )
 

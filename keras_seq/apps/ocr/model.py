@@ -220,6 +220,21 @@ def build_export_model(model, blank_index=0, include_logits=False):
     return keras.Model(image, outputs, name=f"{model.name}_export")
 
 
+def frame_stride(front_end=None):
+    """How many image columns make one frame, for `ConvFrontEnd` arguments.
+
+    Example:
+
+    >>> frame_stride({"pool_sizes": ((2, 2), (2, 2), (2, 1))})
+    4
+    """
+    layer = ConvFrontEnd(**(front_end or {}))
+    stride = 1
+    for _, width in layer.pool_sizes:
+        stride *= width
+    return stride
+
+
 def frame_lengths(model, widths):
     """Frames the front end of `model` makes for each image width."""
     front_end = model.get_layer("front_end")

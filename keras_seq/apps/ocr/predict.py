@@ -10,7 +10,12 @@ import os
 
 import numpy as np
 
-from keras_seq.apps.ocr.data import IMAGE_EXTENSIONS, batch_images, load_image
+from keras_seq.apps.ocr.data import (
+    IMAGE_EXTENSIONS,
+    INFERENCE_MULTIPLE,
+    batch_images,
+    load_image,
+)
 from keras_seq.apps.ocr.defaults import CHARSET_FILE
 
 logger = logging.getLogger(__name__)
@@ -128,11 +133,16 @@ class Recognizer:
     def run(self, image):
         """Decoder outputs for one `(height, width)` line image.
 
+        The line is padded to a multiple of `INFERENCE_MULTIPLE` first.
+
         Returns:
             dict of numpy arrays: `labels`, `lengths`, `confidences`, each
             with a batch axis of 1.
         """
-        batch = np.asarray(image, "float32")[None, :, :, None]
+        from keras_seq.data import pad_line_image
+
+        padded = pad_line_image(image, INFERENCE_MULTIPLE)
+        batch = padded[None, :, :, None]
         if self.tflite:
             outputs = self._runner(image=batch)
         else:
@@ -170,9 +180,9 @@ def recognize_batch(model, images, charset, batch_size=32):
     vocabulary = charset.vocabulary
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
-        batch = batch_images([images[i] for i in chunk], multiple=32)
+        batch, widths = batch_images([images[i] for i in chunk])
         logits = model.predict_on_batch(batch)
-        lengths = frame_lengths(model, [images[i].shape[1] for i in chunk])
+        lengths = frame_lengths(model, widths)
         results = greedy_decode(
             np.asarray(logits),
             lengths,

@@ -12,6 +12,7 @@ Everything lands in the run folder:
 - `training.png`: the curves; `summary.json`: what the run did.
 """
 
+import collections
 import csv
 import json
 import logging
@@ -33,7 +34,7 @@ from keras_seq.apps.ocr.defaults import (
     MODEL_FILE,
     SUMMARY_FILE,
 )
-from keras_seq.apps.ocr.model import build_ocr_model
+from keras_seq.apps.ocr.model import build_ocr_model, frame_stride
 from keras_seq.ctc import CTCLoss
 from keras_seq.data.charset import Charset
 
@@ -208,7 +209,7 @@ def train(
     rows = _history_rows(history_path) if resuming else []
 
     # Data. A resumed run draws fresh generated lines, not a replay.
-    skipped = ocr_data.SkipCounter()
+    skipped = collections.Counter()
     source, val_samples, charset = _load_data(
         data,
         synthetic,
@@ -223,13 +224,17 @@ def train(
         sampler_options,
     )
     charset.save(charset_path)
+    stride = frame_stride(front_end or FRONT_END)
     if isinstance(source, tuple):
         _, sampler, renderer = source
-        stream = ocr_data.synthetic_stream(
-            sampler, renderer, seed + 1000 * (len(rows) + 1)
-        )
-        train_ds = ocr_data.make_dataset(
-            stream, charset, batch_size, skipped=skipped
+        train_ds = ocr_data.make_synthetic_dataset(
+            sampler,
+            renderer,
+            charset,
+            batch_size,
+            stride,
+            seed=seed + 1000 * (len(rows) + 1),
+            skipped=skipped,
         )
         steps_per_epoch = steps_per_epoch or STEPS_PER_SYNTHETIC_EPOCH
         num_train = None
@@ -238,12 +243,13 @@ def train(
             source,
             charset,
             batch_size,
+            stride,
             shuffle=True,
             seed=seed,
             skipped=skipped,
         )
         num_train = len(source)
-    val_ds = ocr_data.make_dataset(val_samples, charset, batch_size)
+    val_ds = ocr_data.make_dataset(val_samples, charset, batch_size, stride)
 
     config = {
         "num_classes": charset.num_classes,
