@@ -92,6 +92,11 @@ CASES = {
         *_sequence(6),
         (1,),
     ),
+    "CTCBeamSearchDecoder": lambda: (
+        ctc.CTCBeamSearchDecoder(beam_width=3),
+        *_sequence(5),
+        (1,),
+    ),
     "CTCGreedyDecoder": lambda: (
         ctc.CTCGreedyDecoder(),
         *_sequence(5),
