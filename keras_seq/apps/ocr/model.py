@@ -39,7 +39,7 @@ class FullWidthMask(keras.layers.Layer):
     Example:
 
     >>> import numpy as np
-    >>> FullWidthMask()(np.zeros((2, 32, 5, 1), "float32")).shape
+    >>> tuple(FullWidthMask()(np.zeros((2, 32, 5, 1), "float32")).shape)
     (2, 5)
     """
 
