@@ -138,11 +138,34 @@ def export_saved_model(
 
 
 def list_ops(content):
-    """Sorted op names in a .tflite flatbuffer (bytes)."""
-    from ai_edge_litert.interpreter import Interpreter
+    """Sorted op names in every subgraph of a .tflite flatbuffer (bytes).
 
-    interpreter = Interpreter(model_content=content)
-    return sorted({d["op_name"] for d in interpreter._get_ops_details()})
+    WHILE and IF bodies are subgraphs of their own, so reading only the
+    main one would miss a Flex op inside a loop. Custom and Flex ops are
+    named by their custom code (e.g. "FlexTensorListReserve").
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(bytes(content), 0)
+    builtin_names = {
+        code: name
+        for name, code in vars(schema.BuiltinOperator).items()
+        if not name.startswith("_")
+    }
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            codes.append(code.CustomCode().decode("utf-8"))
+        else:
+            codes.append(builtin_names.get(builtin, f"BUILTIN_{builtin}"))
+    ops = set()
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        for i in range(graph.OperatorsLength()):
+            ops.add(codes[graph.Operators(i).OpcodeIndex()])
+    return sorted(ops)
 
 
 def non_builtin_ops(ops):

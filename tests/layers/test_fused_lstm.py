@@ -4,7 +4,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
 
 from keras_seq import tflite
@@ -31,22 +30,7 @@ def _signature(batch_size, features=5):
 
 
 def _all_ops(content):
-    """Op names in every subgraph (`tflite.list_ops` reads the main one)."""
-    model = schema.Model.GetRootAsModel(content, 0)
-    names = {
-        code: name
-        for name, code in vars(schema.BuiltinOperator).items()
-        if not name.startswith("_")
-    }
-    codes = [model.OperatorCodes(i) for i in range(model.OperatorCodesLength())]
-    ops = set()
-    for g in range(model.SubgraphsLength()):
-        graph = model.Subgraphs(g)
-        for i in range(graph.OperatorsLength()):
-            code = codes[graph.Operators(i).OpcodeIndex()]
-            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-            ops.add(names[builtin])
-    return ops
+    return set(tflite.list_ops(content))
 
 
 def _invoke_twice(content, first, second):

@@ -139,3 +139,15 @@ def test_saved_model_loads_and_runs_in_saved_model_cli(tmp_path):
     cli_scores = np.load(out_dir / "scores.npy")
     want = model(ones).numpy()
     np.testing.assert_allclose(cli_scores, want, atol=1e-5)
+
+
+def test_list_ops_reads_loop_bodies_and_names_flex_ops():
+    # Keras's GRU puts its cell math inside a WHILE body (a subgraph of its
+    # own) and its TensorList bookkeeping in Flex ops.
+    inputs = keras.Input((None, 4))
+    outputs = keras.layers.GRU(8, return_sequences=True)(inputs)
+    report = tflite.convert(keras.Model(inputs, outputs), allow_flex=True)
+    assert "WHILE" in report.ops
+    # The GRU cell's matmuls and gates run only inside the loop body.
+    assert {"FULLY_CONNECTED", "LOGISTIC", "TANH"} <= set(report.ops)
+    assert "FlexTensorListReserve" in report.ops
