@@ -3,11 +3,12 @@
 On a 2-core CPU: train the default CRNN (ConvFrontEnd + bidirectional
 LSTM RecurrentBlock + projection + CTC) on generated lines (DejaVu fonts
 bundled with matplotlib, fixed seeds) for a time budget; evaluate it on
-held-out clean generated lines; export builtin-only TFLite in float32 and
-int8; check Keras-LiteRT parity and that the float32 file reads the lines
-exactly as Keras does; print a table and write everything to the output
-folder: `model.keras`, `model.tflite`, `model_int8.tflite`, `report.json`,
-`samples.png`, `alignment.png`, `training.png`.
+held-out clean generated lines; export builtin-only TFLite in float32
+and with int8 weights; check Keras-LiteRT parity and that the float32
+file reads the lines exactly as Keras does; print a table and write
+everything to the output folder: `model.keras`, `model.tflite`,
+`model_int8.tflite`, `report.json`, `samples.png`, `alignment.png`,
+`training.png`.
 """
 
 import json
@@ -136,7 +137,12 @@ def run_demo(out="runs/demo", minutes=10.0, seed=0, test_lines=TEST_LINES):
     images = [s["image"] for s in test]
     keras_results, keras_texts = evaluate_samples(model, charset, test)
 
-    # Export float32 and int8 (calibrated on generated lines).
+    # Export float32 and int8. The int8 file quantizes the weights
+    # ("dynamic_range": int8 weights, float activations): on the demo model
+    # it reads as well as float32 (CER 10.18% against 10.13% on 150 lines),
+    # where full-integer int8 (activations too, calibrated on generated
+    # lines) lost most of it (54.7%): the LSTM's recurrent state does not
+    # survive 8-bit activations.
     paths = {
         "float32": os.path.join(out, "model.tflite"),
         "int8": os.path.join(out, "model_int8.tflite"),
@@ -146,7 +152,7 @@ def run_demo(out="runs/demo", minutes=10.0, seed=0, test_lines=TEST_LINES):
             model,
             charset,
             path,
-            quantization=None if name == "float32" else "int8",
+            quantization=None if name == "float32" else "dynamic_range",
         )
         for name, path in paths.items()
     }
@@ -234,7 +240,7 @@ def format_table(report):
     names = {
         "keras": "Keras",
         "litert_float32": "LiteRT float32",
-        "litert_int8": "LiteRT int8",
+        "litert_int8": "LiteRT int8 w.",
     }
     lines = [
         f"{'':<16}{'CER %':>8}{'WER %':>8}{'size MB':>9}{'ms/line':>9}",
