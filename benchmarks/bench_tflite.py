@@ -251,7 +251,7 @@ def main():
     body = "\n".join(sections)
     print(body)
     if args.write:
-        command = "python benchmarks/bench_tflite.py --write"
+        command = "python benchmarks/bench_tflite.py " + " ".join(sys.argv[1:])
         write_section("TFLite export", body, command)
 
 
