@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_seq.apps.text.app import TextApp, model_outputs
+from keras_seq.apps.text.app import TableTextApp, model_outputs
 from keras_seq.apps.text.backbone import encoder_inputs
 from keras_seq.apps.text.metrics import (
     classification_metrics,
@@ -26,7 +26,7 @@ def split_labels(value, separator):
     return [v.strip() for v in str(value).split(separator) if v.strip()]
 
 
-class ClassifyApp(TextApp):
+class ClassifyApp(TableTextApp):
     """Multi-class (softmax) or multi-label (sigmoid) classification.
 
     Options: `text_column`, `label_column`, `multi_label`,
@@ -45,20 +45,6 @@ class ClassifyApp(TextApp):
             options.get("label_column") or "label",
             allow_missing=not labelled,
         )
-
-    def texts(self, data):
-        return data["texts"]
-
-    def size(self, data):
-        return len(data["texts"])
-
-    def subset(self, data, indices):
-        return {
-            "texts": [data["texts"][i] for i in indices],
-            "labels": [data["labels"][i] for i in indices],
-            "rows": [data["rows"][i] for i in indices],
-            "skipped": 0,
-        }
 
     def _label_lists(self, data, options):
         separator = options.get("label_separator") or "|"

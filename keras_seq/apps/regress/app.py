@@ -4,14 +4,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_seq.apps.text.app import TextApp, model_outputs
+from keras_seq.apps.text.app import TableTextApp, model_outputs
 from keras_seq.apps.text.backbone import encoder_inputs
 from keras_seq.apps.text.metrics import regression_metrics
 from keras_seq.apps.text.pooling import pooling_layer
 from keras_seq.apps.text.readers import InputError, read_table
 
 
-class RegressApp(TextApp):
+class RegressApp(TableTextApp):
     """A number per text, trained with mean squared error on standardized
     targets; the model's output is in the data's own units.
 
@@ -53,20 +53,6 @@ class RegressApp(TextApp):
             "labels": values,
             "rows": [data["rows"][i] for i in kept],
             "skipped": data["skipped"] + len(bad),
-        }
-
-    def texts(self, data):
-        return data["texts"]
-
-    def size(self, data):
-        return len(data["texts"])
-
-    def subset(self, data, indices):
-        return {
-            "texts": [data["texts"][i] for i in indices],
-            "labels": [data["labels"][i] for i in indices],
-            "rows": [data["rows"][i] for i in indices],
-            "skipped": 0,
         }
 
     def prepare(self, data, options):

@@ -126,6 +126,28 @@ class TextApp:
         return {"task": run.config["task"]}
 
 
+class TableTextApp(TextApp):
+    """A `TextApp` whose data is one text and one label per table row.
+
+    `read` returns `{"texts", "labels", "rows", "skipped"}`, `rows` being
+    each example's 0-based row in the file.
+    """
+
+    def texts(self, data):
+        return data["texts"]
+
+    def size(self, data):
+        return len(data["texts"])
+
+    def subset(self, data, indices):
+        return {
+            "texts": [data["texts"][i] for i in indices],
+            "labels": [data["labels"][i] for i in indices],
+            "rows": [data["rows"][i] for i in indices],
+            "skipped": 0,
+        }
+
+
 class TextRun:
     """A trained run folder: config, tokenizer and (lazily) the model."""
 
