@@ -46,21 +46,11 @@ def test_equals_numpy_beam_search(beam_width, blank_index):
     )
 
 
-def _named_model(beam_width, num_classes=6):
-    logits = keras.Input((None, num_classes), name="logits")
-    mask = keras.Input((None,), dtype="int32", name="padding_mask")
-    outputs = CTCBeamSearchDecoder(beam_width=beam_width)(
-        logits, padding_mask=mask
-    )
-    names = ("labels", "lengths", "scores")
-    return keras.Model(
-        [logits, mask],
-        [keras.layers.Identity(name=n)(o) for n, o in zip(names, outputs)],
-    )
+BEAM_NAMES = ("labels", "lengths", "scores")
 
 
-def test_tflite_builtin_only_at_two_lengths():
-    model = _named_model(4)
+def test_tflite_builtin_only_at_two_lengths(decoder_model):
+    model = decoder_model(CTCBeamSearchDecoder(beam_width=4), 6, BEAM_NAMES)
     report = tflite.convert(model)  # raises on Flex or custom ops
     assert "WHILE" in report.ops
     samples = [_batch(1, 9, batch=2), _batch(2, 41, batch=2)]
@@ -78,13 +68,13 @@ def test_tflite_builtin_only_at_two_lengths():
         )
 
 
-def test_config_and_saving():
+def test_config_and_saving(decoder_model):
     layer = CTCBeamSearchDecoder(beam_width=3, blank_index=1)
     assert CTCBeamSearchDecoder.from_config(
         layer.get_config()
     ).get_config() == (layer.get_config())
     logits, mask, _ = _batch(3, 7)
-    model = _named_model(3)
+    model = decoder_model(CTCBeamSearchDecoder(beam_width=3), 6, BEAM_NAMES)
     expected = model([logits, mask])
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")

@@ -88,21 +88,13 @@ def test_blank_index_other_than_zero():
         np.testing.assert_array_equal(labels[b, : counts[b]], result.ids)
 
 
-def _named_model(num_classes, blank_index=0):
-    logits = keras.Input((None, num_classes), name="logits")
-    mask = keras.Input((None,), dtype="int32", name="padding_mask")
-    outputs = CTCGreedyDecoder(blank_index=blank_index)(
-        logits, padding_mask=mask
-    )
-    names = ("labels", "lengths", "confidences")
-    return keras.Model(
-        [logits, mask],
-        [keras.layers.Identity(name=n)(o) for n, o in zip(names, outputs)],
-    )
+GREEDY_NAMES = ("labels", "lengths", "confidences")
 
 
-def test_tflite_builtin_only_at_two_lengths_equals_greedy_decode():
-    model = _named_model(6)
+def test_tflite_builtin_only_at_two_lengths_equals_greedy_decode(
+    decoder_model,
+):
+    model = decoder_model(CTCGreedyDecoder(), 6, GREEDY_NAMES)
     # convert() raises NonBuiltinOpsError on any Flex or custom op.
     report = tflite.convert(model)
     assert "ARG_MAX" in report.ops and "CUMSUM" in report.ops
@@ -121,7 +113,7 @@ def test_tflite_builtin_only_at_two_lengths_equals_greedy_decode():
         )
 
 
-def test_config_saving_xla_and_mixed_precision():
+def test_config_saving_xla_and_mixed_precision(decoder_model):
     logits, mask, _ = _random_batch(4, 11)
     layer = CTCGreedyDecoder(blank_index=2, name="decode")
     expected = layer(logits, padding_mask=mask)
@@ -129,7 +121,7 @@ def test_config_saving_xla_and_mixed_precision():
     assert clone.get_config() == layer.get_config()
     assert layer.get_config()["blank_index"] == 2
 
-    model = _named_model(6, blank_index=2)
+    model = decoder_model(CTCGreedyDecoder(blank_index=2), 6, GREEDY_NAMES)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")
         model.save(path)
