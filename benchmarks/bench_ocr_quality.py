@@ -2,28 +2,37 @@
 
 The test set: lines of real words (wordfreq, sampled by their real
 frequency) in English, Czech, German, Polish, Spanish, French and Italian,
-rendered in the machine's fonts that are NOT DejaVu (training only ever
-sees DejaVu), clean and degraded (the renderer's augmentation: blur,
-noise, rotation, shear, contrast, JPEG, texture). Each line is read by
-our float32 LiteRT model (1 thread) and by Tesseract (`--psm 7`, the
-line's own language data, `OMP_THREAD_LIMIT=1`, one command-line call per
-line, the image given dark on light at 2x with a white margin since
-Tesseract wants larger text). CER and ms per line, side by side.
+rendered in the Liberation and GNU FreeFont faces (`TEST_FONTS`), clean
+and degraded (the renderer's default augmentation: blur, noise, rotation,
+shear, stroke, contrast, JPEG, texture). Each line is read by our float32
+LiteRT model (1 thread) and by Tesseract (`--psm 7`, the line's own
+language data, `OMP_THREAD_LIMIT=1`, one command-line call per line, the
+image given dark on light at 2x with a white margin since Tesseract wants
+larger text). CER and ms per line, side by side.
 
-The documented recipe (a longer CPU run than `make demo`):
+Training never sees a test font. The recipe trains on the Debian font
+packages of `TRAINING_FONT_PACKAGES` (about 30 families: sans, serif,
+slab, monospaced, condensed, italic; `TRAINING_FONT_FILES` names the
+faces), plus matplotlib's DejaVu. Families built from the same designs as
+the test fonts are left out on purpose: croscore's Arimo, Tinos and
+Cousine (Liberation 2), URW base35 and TeX Gyre (FreeFont's sources).
+
+The documented recipe (a CPU run, 2 cores):
 
     apt-get install -y tesseract-ocr tesseract-ocr-ces tesseract-ocr-deu \
         tesseract-ocr-pol tesseract-ocr-spa tesseract-ocr-fra \
-        tesseract-ocr-ita fonts-liberation fonts-freefont-ttf
+        tesseract-ocr-ita fonts-liberation fonts-freefont-ttf \
+        $(.venv/bin/python benchmarks/bench_ocr_quality.py --packages)
     .venv/bin/python benchmarks/bench_ocr_quality.py --minutes 120 --write
 
-trains the demo model (`keras_seq.apps.ocr.demo.DEMO_MODEL`) on generated
-lines for `--minutes`, or reuses a run folder with `--model RUN_DIR`
-(for example `runs/demo` after `make demo`). `--write` replaces the
-"OCR quality vs Tesseract" section of benchmarks/RESULTS.md.
+trains `BENCH_MODEL` with `BENCH_TRAIN` on generated lines for
+`--minutes`, or reuses a run folder with `--model RUN_DIR` (for example
+`runs/demo` after `make demo`, which sees DejaVu only). `--write`
+replaces the "OCR quality vs Tesseract" section of benchmarks/RESULTS.md.
 """
 
 import argparse
+import fnmatch
 import os
 import shlex
 import shutil
@@ -47,26 +56,134 @@ LANGUAGES = {
 }
 TITLE = "OCR quality vs Tesseract"
 
+# Test fonts: every installed face whose file name contains one of these.
+TEST_FONTS = ("liberation", "free")
+
+# Training fonts: Debian packages, and the faces of them used (file name
+# patterns; regular, bold, italic and condensed faces, no hairline or
+# black weights, no symbol or non-Latin faces).
+TRAINING_FONT_PACKAGES = (
+    "fonts-noto-core fonts-noto-mono fonts-open-sans fonts-lato "
+    "fonts-roboto-unhinted fonts-roboto-slab fonts-cantarell "
+    "fonts-crosextra-carlito fonts-crosextra-caladea fonts-linuxlibertine "
+    "fonts-ebgaramond fonts-sil-gentiumplus fonts-sil-charis fonts-stix "
+    "fonts-cmu fonts-go fonts-hack fonts-inconsolata fonts-jetbrains-mono "
+    "fonts-anonymous-pro fonts-mononoki fonts-oxygen fonts-comic-neue "
+    "fonts-courier-prime fonts-adf-baskervald fonts-adf-gillius "
+    "fonts-adf-universalis fonts-adf-accanthis fonts-adf-berenis "
+    "fonts-adf-libris fonts-quicksand fonts-yrsa-rasa fonts-dejavu-extra"
+).split()
+_STANDARD = ("Regular", "Bold", "Italic", "BoldItalic")
+TRAINING_FONT_FILES = (
+    "NotoSans-*.ttf NotoSerif-*.ttf NotoSansMono-*.ttf Carlito-*.ttf "
+    "Caladea-*.ttf GentiumPlus-*.ttf CharisSIL-*.ttf Hack-*.ttf "
+    "mononoki-*.ttf Oxygen-Sans*.ttf OxygenMono-Regular.ttf "
+    "Inconsolata.otf OpenSans-CondBold.ttf "
+    "LinLibertine_R.otf LinLibertine_RB.otf LinLibertine_RI.otf "
+    "LinLibertine_RBI.otf LinBiolinum_R.otf LinBiolinum_RB.otf "
+    "LinBiolinum_RI.otf EBGaramond12-Regular.otf EBGaramond12-Bold.otf "
+    "EBGaramond12-Italic.otf RobotoSlab-Regular.otf RobotoSlab-Bold.otf "
+    "Cantarell-Regular.otf Cantarell-Bold.otf Quicksand-Regular.ttf "
+    "Quicksand-Bold.ttf cmunrm.ttf cmunbx.ttf cmunti.ttf cmunbi.ttf "
+    "cmunss.ttf cmunsx.ttf cmunsi.ttf cmuntt.ttf cmunit.ttf "
+    "Go-Regular.ttf Go-Bold.ttf Go-Italic.ttf Go-Bold-Italic.ttf "
+    "Go-Mono.ttf Go-Mono-Bold.ttf Go-Mono-Italic.ttf "
+    "Anonymous?Pro.ttf Anonymous?Pro?B.ttf Anonymous?Pro?I.ttf "
+    "Courier?Prime.otf Courier?Prime?Bold.otf Courier?Prime?Italic.otf "
+    "Courier?Prime?Bold?Italic.otf BaskervaldADFStd.otf "
+    "BaskervaldADFStd-Bold.otf BaskervaldADFStd-Italic.otf "
+    "BaskervaldADFStd-BoldItalic.otf GilliusADF-Regular.otf "
+    "GilliusADF-Bold.otf GilliusADF-Italic.otf GilliusADF-Cond.otf "
+    "GilliusADF-BoldCond.otf UniversalisADFStd-Regular.otf "
+    "UniversalisADFStd-Bold.otf UniversalisADFStd-Italic.otf "
+    "UniversalisADFStd-Cond.otf AccanthisADFStd-Regular.otf "
+    "AccanthisADFStd-Bold.otf AccanthisADFStd-Italic.otf "
+    "BerenisADFPro-Regular.otf BerenisADFPro-Bold.otf "
+    "BerenisADFPro-Italic.otf LibrisADFStd-Regular.otf "
+    "LibrisADFStd-Bold.otf DejaVuSansCondensed.ttf "
+    "DejaVuSansCondensed-Bold.ttf DejaVuSerifCondensed.ttf "
+    "DejaVuSerifCondensed-Italic.ttf"
+).split() + [
+    f"{family}-{face}.{extension}"
+    for family, extension in (
+        ("OpenSans", "ttf"),
+        ("Lato", "ttf"),
+        ("Roboto", "ttf"),
+        ("RobotoCondensed", "ttf"),
+        ("JetBrainsMono", "ttf"),
+        ("ComicNeue", "otf"),
+        ("STIX", "otf"),
+        ("Yrsa", "ttf"),
+    )
+    for face in _STANDARD
+]
+
+# The recipe: the demo's front end with a second BiLSTM layer, lines of
+# one to six words (the test's length: up to 32 characters), the
+# renderer's default (full) augmentation.
+BENCH_MODEL = {
+    "encoder": "bilstm",
+    "hidden_dim": 128,
+    "num_layers": 2,
+    "dropout": 0.1,
+    # keras_seq.apps.ocr.demo.DEMO_MODEL's front end.
+    "front_end": {
+        "filters": (16, 32, 48, 64),
+        "pool_after": (0, 1, 2),
+        "pool_sizes": ((2, 2), (2, 2), (2, 1)),
+    },
+}
+BENCH_TRAIN = {
+    "batch_size": 32,
+    "learning_rate": 3e-3,
+    "steps_per_epoch": 100,
+    "val_size": 256,
+    "patience": 1000,
+    "sampler_options": {"max_words": 6, "max_chars": 36},
+}
+
 
 def unseen_fonts():
-    """Installed fonts that training never used (no DejaVu)."""
+    """Installed faces of the test families (`TEST_FONTS`)."""
     from keras_seq.data import system_fonts
 
-    fonts = [f for f in system_fonts() if "dejavu" not in f.lower()]
-    # Latin text fonts only: symbol and CJK faces would not cover the text.
-    keep = ("liberation", "free")
-    return sorted(f for f in fonts if any(k in f.lower() for k in keep))
+    return sorted(
+        f
+        for f in system_fonts()
+        if any(k in os.path.basename(f).lower() for k in TEST_FONTS)
+    )
+
+
+def training_fonts():
+    """Installed faces named by `TRAINING_FONT_FILES`, plus DejaVu."""
+    from keras_seq.data import default_fonts, system_fonts
+
+    fonts = [
+        path
+        for path in system_fonts()
+        if any(
+            fnmatch.fnmatchcase(os.path.basename(path), pattern)
+            for pattern in TRAINING_FONT_FILES
+        )
+    ]
+    fonts = sorted(set(fonts)) + default_fonts()
+    overlap = [
+        f
+        for f in fonts
+        if any(k in os.path.basename(f).lower() for k in TEST_FONTS)
+    ]
+    if overlap:
+        raise SystemExit(f"Test fonts among the training fonts: {overlap}")
+    return fonts
 
 
 def font_families(fonts):
-    """Family names of font files ("FreeSans-Bold.ttf": "FreeSans")."""
-    families = set()
-    for path in fonts:
-        name = os.path.splitext(os.path.basename(path))[0].split("-")[0]
-        for style in ("BoldOblique", "BoldItalic", "Bold", "Oblique", "Italic"):
-            name = name.removesuffix(style)
-        families.add(name)
-    return sorted(families)
+    """Family names in the fonts' name tables ("Liberation Serif")."""
+    from keras_seq.data import font_family
+
+    return sorted(
+        {font_family(path) or os.path.basename(path) for path in fonts}
+    )
 
 
 def build_test_set(fonts, lines_per_language, seed=31_337):
@@ -143,9 +260,16 @@ def main(argv=None):
         "--note", default="", help="how a reused --model was trained"
     )
     parser.add_argument("--write", action="store_true")
+    parser.add_argument(
+        "--packages",
+        action="store_true",
+        help="print the Debian font packages training uses, and exit",
+    )
     args = parser.parse_args(argv)
+    if args.packages:
+        print(" ".join(TRAINING_FONT_PACKAGES))
+        return
 
-    from keras_seq.apps.ocr.demo import DEMO_MODEL, DEMO_TRAIN
     from keras_seq.apps.ocr.export import export
     from keras_seq.apps.ocr.predict import Recognizer
     from keras_seq.apps.ocr.train import train
@@ -155,14 +279,17 @@ def main(argv=None):
     trained = None
     if run is None:
         run = args.out
+        fonts = training_fonts()
         trained = train(
             run,
             synthetic=True,
             epochs=100_000,
             minutes=args.minutes,
-            **DEMO_MODEL,
-            **DEMO_TRAIN,
+            renderer_options={"fonts": fonts},
+            **BENCH_MODEL,
+            **BENCH_TRAIN,
         )
+        trained["families"] = font_families(fonts)
     tflite = os.path.join(args.out, "model.tflite")
     export(run, tflite)
     reader = Recognizer(tflite, num_threads=1)
@@ -213,16 +340,19 @@ def main(argv=None):
         )
 
     font_names = ", ".join(font_families(fonts))
-    budget = (
-        f"trained {trained['seconds'] / 60:.0f} min on this machine "
-        f"({trained['epochs_total']} epochs of "
-        f"{DEMO_TRAIN['steps_per_epoch']} steps of "
-        f"{DEMO_TRAIN['batch_size']} lines)"
-        if trained
-        else f"the model in `{run}` {args.note}".strip()
-    )
+    if trained:
+        families = trained["families"]
+        budget = (
+            f"`BENCH_MODEL` trained {trained['seconds'] / 60:.0f} min on "
+            f"this machine ({trained['epochs_total']} epochs of "
+            f"{BENCH_TRAIN['steps_per_epoch']} steps of "
+            f"{BENCH_TRAIN['batch_size']} lines) on {len(families)} font "
+            f"families ({', '.join(families)})"
+        )
+    else:
+        budget = f"the model in `{run}` {args.note}".strip()
     lines = [
-        f"Model: {budget}, DejaVu fonts only. Test: "
+        f"Model: {budget}. Test: "
         f"{args.lines_per_language} lines per language x "
         f"{len(LANGUAGES)} languages, per set, in fonts never seen in "
         f"training ({font_names}).",

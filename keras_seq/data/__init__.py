@@ -9,6 +9,8 @@ from keras_seq.data.fonts import (
     default_fonts,
     find_fonts,
     font_codepoints,
+    font_family,
+    font_matches,
     missing_characters,
     system_fonts,
 )
@@ -41,6 +43,8 @@ __all__ = [
     "default_fonts",
     "find_fonts",
     "font_codepoints",
+    "font_family",
+    "font_matches",
     "line_dataset",
     "load_line_image",
     "min_ctc_frames",

@@ -111,6 +111,39 @@ def system_fonts():
 
 
 @functools.lru_cache(maxsize=1024)
+def font_family(path):
+    """The family name in the font's name table ("" when it has none).
+
+    The typographic family (name ID 16) when present, else the legacy
+    family (ID 1): "Noto Sans" for NotoSans-CondensedBold.ttf.
+    """
+    try:
+        with TTFont(path, fontNumber=0, lazy=True) as font:
+            names = font["name"]
+            for name_id in (16, 1):
+                record = names.getDebugName(name_id)
+                if record:
+                    return record
+    except Exception as e:  # An unreadable file has no family to report.
+        logger.warning("Could not read the name table of %s: %s", path, e)
+    return ""
+
+
+def font_matches(path, patterns):
+    """Whether `path`'s file name or family contains one of `patterns`.
+
+    Case-insensitive substrings: `font_matches(p, ["liberation"])` is true
+    for LiberationSerif-Bold.ttf.
+    """
+    haystacks = (os.path.basename(path).lower(), font_family(path).lower())
+    return any(
+        pattern.lower() in haystack
+        for pattern in patterns
+        for haystack in haystacks
+    )
+
+
+@functools.lru_cache(maxsize=1024)
 def font_codepoints(path):
     """The set of code points that `path`'s character map covers.
 

@@ -180,13 +180,16 @@ class LineRenderer:
     and Sans Mono, with bold and oblique faces; see `default_fonts`), which
     cover Latin, Latin Extended, Greek and Cyrillic. `font_dir` adds every
     font in a folder and `system_fonts=True` every installed font; either
-    one replaces the default unless `fonts` is given too.
+    one replaces the default unless `fonts` is given too. `exclude_fonts`
+    holds families out (to test on fonts never trained on).
 
     Args:
         height: int, output height in pixels.
         fonts: list of font file paths, or None.
         font_dir: path of a folder of .ttf/.otf/.ttc files, or None.
         system_fonts: bool, whether to add the machine's installed fonts.
+        exclude_fonts: strings; a font whose file name or family name
+            contains one of them (case-insensitive) is left out.
         augment: bool, whether to apply `augmentation`. Without it a line
             gets a fixed margin of `0.1 * height` left and right, ink 1.0
             on background 0.0.
@@ -222,6 +225,7 @@ class LineRenderer:
         fonts=None,
         font_dir=None,
         system_fonts=False,
+        exclude_fonts=(),
         augment=True,
         seed=0,
         augmentation=None,
@@ -243,6 +247,9 @@ class LineRenderer:
         self.fonts = None if fonts is None else [os.fspath(f) for f in fonts]
         self.font_dir = None if font_dir is None else os.fspath(font_dir)
         self.system_fonts = system_fonts
+        if isinstance(exclude_fonts, str):
+            exclude_fonts = (exclude_fonts,)
+        self.exclude_fonts = tuple(exclude_fonts)
         self.augment = augment
         self.seed = seed
         self.augmentation = augmentation
@@ -266,6 +273,10 @@ class LineRenderer:
             paths = fonts_lib.default_fonts()
         self.font_paths = []
         for path in dict.fromkeys(paths):
+            if self.exclude_fonts and fonts_lib.font_matches(
+                path, self.exclude_fonts
+            ):
+                continue
             try:
                 self._font(path)
                 fonts_lib.font_codepoints(path)
@@ -276,7 +287,8 @@ class LineRenderer:
         if not self.font_paths:
             raise ValueError(
                 f"No usable fonts. Received: fonts={fonts!r}, "
-                f"font_dir={font_dir!r}, system_fonts={system_fonts!r}"
+                f"font_dir={font_dir!r}, system_fonts={system_fonts!r}, "
+                f"exclude_fonts={self.exclude_fonts!r}"
             )
 
     def _font(self, path):
@@ -504,6 +516,7 @@ class LineRenderer:
             "fonts": self.fonts,
             "font_dir": self.font_dir,
             "system_fonts": self.system_fonts,
+            "exclude_fonts": list(self.exclude_fonts),
             "augment": self.augment,
             "seed": self.seed,
             "augmentation": self.augmentation.get_config(),

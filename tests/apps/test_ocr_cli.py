@@ -5,6 +5,7 @@ import collections
 import csv
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from keras_seq import cli
 from keras_seq.apps.ocr import data as ocr_data
 from keras_seq.apps.ocr.callbacks import Interrupt
 from keras_seq.apps.ocr.train import train
+from keras_seq.data import LineRenderer, default_fonts
 from keras_seq.data.charset import Charset
 
 TINY_MODEL = {"hidden_dim": 8, "num_layers": 1}
@@ -215,3 +217,41 @@ def test_cli_reports_missing_data_without_a_traceback(tmp_path, capsys):
     code = cli.main(["ocr", "predict", "--model", str(tmp_path), "x.png"])
     assert code == 2
     assert "No trained model" in capsys.readouterr().err
+
+
+def test_train_font_and_line_options(tmp_path, monkeypatch):
+    """--font-dir/--exclude-fonts pick the fonts of training and validation
+    lines; --max-words/--max-chars shape the generated text."""
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    by_name = {os.path.basename(p): p for p in default_fonts()}
+    shutil.copy(by_name["DejaVuSerif-Bold.ttf"], fonts / "kept.ttf")
+    shutil.copy(by_name["DejaVuSans.ttf"], fonts / "held_out.ttf")
+    renderers = []
+
+    def recording_renderer(*args, **kwargs):
+        renderer = LineRenderer(*args, **kwargs)
+        renderers.append(renderer)
+        return renderer
+
+    monkeypatch.setattr(ocr_data, "default_renderer", recording_renderer)
+    run = str(tmp_path / "run")
+    code = cli.main(
+        ["ocr", "train", "--synthetic", "--languages", "en", "--out", run]
+        + ["--font-dir", str(fonts), "--exclude-fonts", "HELD_OUT"]
+        + ["--max-words", "2", "--max-chars", "10", "--epochs", "1"]
+        + ["--steps-per-epoch", "2", "--val-size", "8"]
+        + TINY_ARGS
+    )
+    assert code == 0
+    assert len(renderers) == 2  # training (augmented) and validation
+    assert [r.augment for r in renderers] == [True, False]
+    for renderer in renderers:
+        assert renderer.font_paths == [str(fonts / "kept.ttf")]
+    with open(os.path.join(run, "config.json"), encoding="utf-8") as f:
+        config = json.load(f)["train"]
+    assert config["renderer_options"] == {
+        "font_dir": str(fonts),
+        "exclude_fonts": ["HELD_OUT"],
+    }
+    assert config["sampler_options"] == {"max_words": 2, "max_chars": 10}

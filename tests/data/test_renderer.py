@@ -12,6 +12,8 @@ from keras_seq.data import (
     TextSampler,
     default_fonts,
     font_codepoints,
+    font_family,
+    font_matches,
     line_renderer,
     system_fonts,
 )
@@ -160,6 +162,28 @@ def test_font_dir_and_explicit_fonts(tmp_path, caplog):
     empty.mkdir()
     with pytest.raises(ValueError, match="No fonts"):
         LineRenderer(font_dir=empty)
+
+
+def test_font_family_comes_from_the_name_table():
+    families = sorted({font_family(path) for path in default_fonts()})
+    # The file names say "DejaVuSansMono"; the name tables hold the spaces.
+    assert families == ["DejaVu Sans", "DejaVu Sans Mono", "DejaVu Serif"]
+    (bold_mono,) = [
+        p for p in default_fonts() if p.endswith("DejaVuSansMono-Bold.ttf")
+    ]
+    assert font_matches(bold_mono, ["dejavu sans mono"])  # family only
+    assert font_matches(bold_mono, ["MONO-BOLD"])  # file name only
+    assert not font_matches(bold_mono, ["serif", "liberation"])
+
+
+def test_exclude_fonts_holds_families_out():
+    renderer = LineRenderer(fonts=default_fonts(), exclude_fonts=["mono"])
+    assert len(renderer.font_paths) == 8
+    assert not any("Mono" in path for path in renderer.font_paths)
+    clone = LineRenderer.from_config(renderer.get_config())
+    assert clone.font_paths == renderer.font_paths
+    with pytest.raises(ValueError, match=r"exclude_fonts=\('dejavu',\)"):
+        LineRenderer(exclude_fonts="dejavu")
 
 
 def test_config_round_trip():

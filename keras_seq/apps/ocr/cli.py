@@ -48,7 +48,36 @@ def register(subparsers):
     source.add_argument(
         "--synthetic",
         action="store_true",
-        help="train on lines rendered on the fly (DejaVu fonts)",
+        help="train on lines rendered on the fly (DejaVu fonts unless "
+        "--font-dir or --system-fonts)",
+    )
+    train.add_argument(
+        "--font-dir", help="render generated lines in the fonts of DIR"
+    )
+    train.add_argument(
+        "--system-fonts",
+        action="store_true",
+        help="render generated lines in the machine's installed fonts",
+    )
+    train.add_argument(
+        "--exclude-fonts",
+        nargs="+",
+        default=(),
+        metavar="NAME",
+        help="leave out fonts whose file or family name contains NAME "
+        "(case-insensitive), e.g. to test on them",
+    )
+    train.add_argument(
+        "--max-words",
+        type=int,
+        default=None,
+        help="most words in a generated line (default: 6)",
+    )
+    train.add_argument(
+        "--max-chars",
+        type=int,
+        default=None,
+        help="most characters in a generated line",
     )
     train.add_argument(
         "--val-data", help="validation folder (default: a split of --data)"
@@ -186,9 +215,31 @@ def _train(args):
         encoder=args.encoder,
         hidden_dim=args.hidden_dim,
         num_layers=args.num_layers,
+        renderer_options=_font_options(args),
+        sampler_options=_sampler_options(args),
     )
     print(json.dumps(summary, indent=1, ensure_ascii=False))
     return 0
+
+
+def _font_options(args):
+    options = {}
+    if args.font_dir:
+        options["font_dir"] = args.font_dir
+    if args.system_fonts:
+        options["system_fonts"] = True
+    if args.exclude_fonts:
+        options["exclude_fonts"] = list(args.exclude_fonts)
+    return options or None
+
+
+def _sampler_options(args):
+    options = {}
+    if args.max_words is not None:
+        options["max_words"] = args.max_words
+    if args.max_chars is not None:
+        options["max_chars"] = args.max_chars
+    return options or None
 
 
 def _evaluate(args):

@@ -68,11 +68,11 @@ def render_samples(count, sampler, renderer, seed):
     return samples
 
 
-def default_renderer(height=32, augment=True, seed=0, augmentation=None):
-    """The `LineRenderer` with the bundled DejaVu fonts."""
-    return LineRenderer(
-        height=height, augment=augment, seed=seed, augmentation=augmentation
-    )
+def default_renderer(height=32, augment=True, seed=0, **options):
+    """The app's `LineRenderer`: the bundled DejaVu fonts unless `options`
+    name others (`fonts`, `font_dir`, `system_fonts`, `exclude_fonts`);
+    `augmentation` as in `LineRenderer`."""
+    return LineRenderer(height=height, augment=augment, seed=seed, **options)
 
 
 def load_image(path, height=32, max_width=MAX_WIDTH):

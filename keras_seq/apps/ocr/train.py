@@ -101,7 +101,15 @@ def _load_data(
         val_sampler = ocr_data.synthetic_sampler(
             languages, seed=seed + 1, **(sampler_options or {})
         )
-        val_renderer = ocr_data.default_renderer(height, augment=False)
+        # The same fonts as training, without augmentation.
+        font_options = {
+            k: v
+            for k, v in (renderer_options or {}).items()
+            if k != "augmentation"
+        }
+        val_renderer = ocr_data.default_renderer(
+            height, augment=False, **font_options
+        )
         val_samples = ocr_data.render_samples(
             val_size, val_sampler, val_renderer, seed + 1
         )
@@ -161,7 +169,8 @@ def train(
     Args:
         out: the run folder.
         data: folder holding `lines.tsv` (or use `synthetic=True`).
-        synthetic: train on generated lines (DejaVu fonts, augmented).
+        synthetic: train on generated lines (augmented; the DejaVu fonts
+            unless `renderer_options` names others).
         val_data: validation folder; default: a split of `data` (or
             generated clean lines with `synthetic`).
         languages: wordfreq languages of generated lines.
@@ -179,7 +188,10 @@ def train(
         seed: int, seeds data, weights and shuffling.
         encoder, hidden_dim, num_layers, height, dropout, front_end: the
             model (see `build_ocr_model`).
-        renderer_options: dict of `LineRenderer` arguments (synthetic).
+        renderer_options: dict of `LineRenderer` arguments (synthetic):
+            `fonts`, `font_dir`, `system_fonts`, `exclude_fonts` choose
+            the fonts of training and validation lines, `augmentation`
+            the training lines' augmentation.
         sampler_options: dict of `TextSampler` arguments (synthetic).
         callbacks: extra Keras callbacks.
         verbose: `model.fit` verbosity.
@@ -272,6 +284,8 @@ def train(
                     "learning_rate": learning_rate,
                     "seed": seed,
                     "mixed_precision": mixed_precision,
+                    "renderer_options": renderer_options,
+                    "sampler_options": sampler_options,
                 },
             },
             f,
