@@ -236,6 +236,10 @@ def language_models(order, lines, seed=7):
     return models
 
 
+# Beams grow only by ids at least this likely in a frame (about 1e-3).
+MIN_LOG_PROB = -7.0
+
+
 def lm_read(logits, lm, charset, weight, bonus, beam_width):
     """Beam search over one line's logits with the language's LM."""
     from keras_seq.ctc import beam_search_decode
@@ -248,6 +252,7 @@ def lm_read(logits, lm, charset, weight, bonus, beam_width):
         lm_weight=weight,
         insertion_bonus=bonus,
         vocabulary=charset.vocabulary,
+        min_log_prob=MIN_LOG_PROB,
     )
     return result.text
 
@@ -309,7 +314,8 @@ def prepare_lm(run, args):
     )
     note = (
         f"LM rows: the same network exported with its logits, then prefix "
-        f"beam search (width {args.beam_width}, numpy) with a character "
+        f"beam search (width {args.beam_width}, numpy, ids below "
+        f"log-probability {MIN_LOG_PROB} in a frame pruned) with a character "
         f"{args.lm_order}-gram LM of the line's language (fitted on "
         f"{args.lm_lines} generated lines per language, other seeds than "
         f"the test), LM weight {setting[0]} and insertion bonus "

@@ -73,6 +73,11 @@ def greedy_decode(logits, lengths=None, blank_index=0, vocabulary=None):
         blank_index: id of the blank. Defaults to 0.
         vocabulary: optional list mapping id -> string; its entry at
             `blank_index` is never used.
+        min_log_prob: optional float; a frame only extends beams by the
+            ids whose log probability there is at least this (the frame's
+            best id always qualifies). Pruning makes LM decoding far
+            cheaper, since the LM scores only those ids; None (the
+            default) extends by every id, the exact search.
 
     Returns:
         A list of `DecodeResult`, one per batch item.
@@ -153,6 +158,7 @@ def beam_search_decode(
     lm_weight=0.5,
     insertion_bonus=0.0,
     vocabulary=None,
+    min_log_prob=None,
 ):
     """CTC prefix beam search, with an optional lexicon and character LM.
 
@@ -220,7 +226,7 @@ def beam_search_decode(
         trie = _Lexicon(lexicon, vocabulary, space_id, num_classes)
     search = _BeamSearch(
         blank_index, beam_width, trie, lm, lm_weight, insertion_bonus,
-        vocabulary,
+        vocabulary, min_log_prob,
     )  # fmt: skip
     results = []
     for b, length in enumerate(lengths):
@@ -235,9 +241,11 @@ def beam_search_decode(
 
 class _BeamSearch:
     def __init__(
-        self, blank, width, trie, lm, lm_weight, bonus, vocabulary
+        self, blank, width, trie, lm, lm_weight, bonus, vocabulary,
+        min_log_prob,
     ):  # fmt: skip
         self.blank = blank
+        self.min_log_prob = min_log_prob
         self.width = width
         self.trie = trie
         self.lm = lm
@@ -245,18 +253,13 @@ class _BeamSearch:
         self.bonus = bonus
         self.vocabulary = vocabulary
 
-    def _lm_row(self, text, num_classes):
-        """`lm_weight * log P_lm(token | text)` for every id."""
-        row = np.zeros((num_classes,))
-        for c in range(num_classes):
-            if c == self.blank:
-                continue
-            history, total = text, 0.0
-            for char in self.vocabulary[c]:
-                total += self.lm.log_prob(history, char)
-                history += char
-            row[c] = total
-        return self.lm_weight * row
+    def _lm_score(self, text, token):
+        """`log P_lm(token | text)`, the token's characters in turn."""
+        total = 0.0
+        for char in token:
+            total += self.lm.log_prob(text, char)
+            text += char
+        return total
 
     def run(self, log_probs):
         """Returns `[(ids, score), ...]` best first for one sequence."""
@@ -275,7 +278,7 @@ class _BeamSearch:
         p_nb = np.array([NEG_INF])  # log P(alignments ending in last id)
         extra = np.array([0.0])  # LM and bonus terms added so far
         word = np.array([0])  # lexicon trie node of each beam
-        lm_rows = {}
+        lm_scores = {}  # node -> {id: log P_lm(id | node's text)}
 
         for t in range(frames):
             lp = log_probs[t]
@@ -291,16 +294,27 @@ class _BeamSearch:
             repeat = classes[None, :] == last[:, None]
             ext = np.where(repeat, p_b[:, None], total[:, None]) + lp
             ext[:, blank] = NEG_INF
+            if self.min_log_prob is None:
+                candidates = classes[classes != blank]
+            else:
+                keep = (lp >= self.min_log_prob) | (lp == lp.max())
+                keep[blank] = False
+                ext[:, ~keep] = NEG_INF
+                candidates = np.flatnonzero(keep)
             bonus = np.full((1, num_classes), self.bonus)
             if self.lm is not None:
-                rows = []
-                for node in beam.tolist():
-                    row = lm_rows.get(node)
-                    if row is None:
-                        row = self._lm_row(text_of[node], num_classes)
-                        lm_rows[node] = row
-                    rows.append(row)
-                bonus = bonus + np.stack(rows)
+                # LM terms of the candidate ids, cached per (prefix, id).
+                lm_part = np.zeros((size, num_classes))
+                for j, node in enumerate(beam.tolist()):
+                    cache = lm_scores.setdefault(node, {})
+                    text = text_of[node]
+                    for c in candidates.tolist():
+                        score = cache.get(c)
+                        if score is None:
+                            score = self._lm_score(text, self.vocabulary[c])
+                            cache[c] = score
+                        lm_part[j, c] = score
+                bonus = bonus + self.lm_weight * lm_part
             if self.trie is not None:
                 ext[~self.trie.allowed[word]] = NEG_INF
 

@@ -270,3 +270,48 @@ def test_bad_arguments_raise():
         beam_search_decode(logits, lexicon=["a"])
     with pytest.raises(ValueError, match=r"shape \(4, 3\)"):
         beam_search_decode(logits[0])
+
+
+def test_min_log_prob_prunes_unlikely_extensions():
+    # Two frames of blank 0.55 / "a" 0.45: P("a") = 0.6975 beats P("") =
+    # 0.3025, but "a" is never 0.5 likely, nor a frame's best id.
+    vocabulary = ["", "a"]
+    logits = np.log(np.array([[[0.55, 0.45], [0.55, 0.45]]]))
+    exact = beam_search_decode(logits, vocabulary=vocabulary)[0]
+    assert exact.text == "a"
+    pruned = beam_search_decode(
+        logits, vocabulary=vocabulary, min_log_prob=np.log(0.5)
+    )[0]
+    assert pruned.text == ""
+    np.testing.assert_allclose(pruned.score, np.log(0.3025), rtol=1e-6)
+
+
+class _CountingLM(CharNgramLM):
+    calls = 0
+
+    def log_prob(self, history, char):
+        _CountingLM.calls += 1
+        return super().log_prob(history, char)
+
+
+def test_min_log_prob_keeps_the_lm_result_with_fewer_lm_queries():
+    rows = [{"c": 0.9}, {"o": 0.52, "a": 0.46}, {"t": 0.9}] * 3
+    logits = _logits(rows)
+    lm = _CountingLM(order=3).fit(["cat", "a cat", "the cat sat"] * 5)
+    results, calls = [], []
+    for min_log_prob in (None, np.log(0.01)):
+        _CountingLM.calls = 0
+        results.append(
+            beam_search_decode(
+                logits,
+                beam_width=8,
+                lm=lm,
+                vocabulary=VOCABULARY,
+                min_log_prob=min_log_prob,
+            )[0]
+        )
+        calls.append(_CountingLM.calls)
+    assert results[0].text == results[1].text == "catcatcat"
+    assert results[0].score == pytest.approx(results[1].score)
+    # Every one of the 8 ids per new prefix, against the 1-2 candidates.
+    assert calls[1] * 3 < calls[0]
