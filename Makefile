@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint format bench clean
+.PHONY: demo test test-slow lint format bench bench-ocr ocr-packages clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,19 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) benchmarks/bench_tflite.py
+
+# OCR quality against Tesseract (2 hours of training on 2 CPU cores).
+# Needs Debian packages: run `make ocr-packages` as root first.
+bench-ocr: $(STAMP)
+	$(PY) benchmarks/bench_ocr_quality.py --minutes 120 --write
+
+ocr-packages: $(STAMP)
+	apt-get update
+	apt-get install -y --no-install-recommends tesseract-ocr \
+		tesseract-ocr-ces tesseract-ocr-deu tesseract-ocr-pol \
+		tesseract-ocr-spa tesseract-ocr-fra tesseract-ocr-ita \
+		fonts-liberation fonts-freefont-ttf \
+		$$($(PY) benchmarks/bench_ocr_quality.py --packages)
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

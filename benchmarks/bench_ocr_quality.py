@@ -11,13 +11,22 @@ image given dark on light at 2x with a white margin since Tesseract wants
 larger text). CER and ms per line, side by side.
 
 Training never sees a test font. The recipe trains on the Debian font
-packages of `TRAINING_FONT_PACKAGES` (about 30 families: sans, serif,
-slab, monospaced, condensed, italic; `TRAINING_FONT_FILES` names the
-faces), plus matplotlib's DejaVu. Families built from the same designs as
-the test fonts are left out on purpose: croscore's Arimo, Tinos and
-Cousine (Liberation 2), URW base35 and TeX Gyre (FreeFont's sources).
+packages of `TRAINING_FONT_PACKAGES` (`TRAINING_FONT_FILES` names the
+faces): with matplotlib's DejaVu, 43 families of sans, serif, slab,
+monospaced, condensed and italic faces. Families built from the same
+designs as the test fonts are left out on purpose: croscore's Arimo,
+Tinos and Cousine (Liberation 2), URW base35 and TeX Gyre (FreeFont's
+sources). Courier Prime, a redesign of Courier, is in: the test's mono
+faces are Courier-like too, so training has seen the style but not the
+fonts.
 
-The documented recipe (a CPU run, 2 cores):
+A second row per set decodes the same network's logits by beam search
+with a character n-gram LM of the line's language (Tesseract, too, reads
+with its language's dictionary); its weight is tuned on lines in the
+training fonts.
+
+The documented recipe (a CPU run, 2 cores), `make ocr-packages` (as
+root) then `make bench-ocr`, which run:
 
     apt-get install -y tesseract-ocr tesseract-ocr-ces tesseract-ocr-deu \
         tesseract-ocr-pol tesseract-ocr-spa tesseract-ocr-fra \
