@@ -10,15 +10,15 @@ language data, `OMP_THREAD_LIMIT=1`, one command-line call per line, the
 image given dark on light at 2x with a white margin since Tesseract wants
 larger text). CER and ms per line, side by side.
 
-Training never sees a test font. The recipe trains on the Debian font
-packages of `TRAINING_FONT_PACKAGES` (`TRAINING_FONT_FILES` names the
-faces): with matplotlib's DejaVu, 43 families of sans, serif, slab,
-monospaced, condensed and italic faces. Families built from the same
-designs as the test fonts are left out on purpose: croscore's Arimo,
-Tinos and Cousine (Liberation 2), URW base35 and TeX Gyre (FreeFont's
-sources). Courier Prime, a redesign of Courier, is in: the test's mono
-faces are Courier-like too, so training has seen the style but not the
-fonts.
+Training never sees a test font. The recipe trains on the OCR app's
+"wide" font set (`keras_seq.apps.ocr.fonts`: Debian font packages, the
+faces used named by file): with matplotlib's DejaVu, 43 families of
+sans, serif, slab, monospaced, condensed and italic faces. Families
+built from the same designs as the test fonts are left out on purpose:
+croscore's Arimo, Tinos and Cousine (Liberation 2), URW base35 and TeX
+Gyre (FreeFont's sources). Courier Prime, a redesign of Courier, is in:
+the test's mono faces are Courier-like too, so training has seen the
+style but not the fonts.
 
 A second row per set decodes the same network's logits by beam search
 with a character n-gram LM of the line's language (Tesseract, too, reads
@@ -41,7 +41,6 @@ replaces the "OCR quality vs Tesseract" section of benchmarks/RESULTS.md.
 """
 
 import argparse
-import fnmatch
 import json
 import os
 import shlex
@@ -68,65 +67,6 @@ TITLE = "OCR quality vs Tesseract"
 
 # Test fonts: every installed face whose file name contains one of these.
 TEST_FONTS = ("liberation", "free")
-
-# Training fonts: Debian packages, and the faces of them used (file name
-# patterns; regular, bold, italic and condensed faces, no hairline or
-# black weights, no symbol or non-Latin faces).
-TRAINING_FONT_PACKAGES = (
-    "fonts-noto-core fonts-noto-mono fonts-open-sans fonts-lato "
-    "fonts-roboto-unhinted fonts-roboto-slab fonts-cantarell "
-    "fonts-crosextra-carlito fonts-crosextra-caladea fonts-linuxlibertine "
-    "fonts-ebgaramond fonts-sil-gentiumplus fonts-sil-charis fonts-stix "
-    "fonts-cmu fonts-go fonts-hack fonts-inconsolata fonts-jetbrains-mono "
-    "fonts-anonymous-pro fonts-mononoki fonts-oxygen fonts-comic-neue "
-    "fonts-courier-prime fonts-adf-baskervald fonts-adf-gillius "
-    "fonts-adf-universalis fonts-adf-accanthis fonts-adf-berenis "
-    "fonts-adf-libris fonts-quicksand fonts-yrsa-rasa fonts-dejavu-extra"
-).split()
-_STANDARD = ("Regular", "Bold", "Italic", "BoldItalic")
-TRAINING_FONT_FILES = (
-    "NotoSans-*.ttf NotoSerif-*.ttf NotoSansMono-*.ttf Carlito-*.ttf "
-    "Caladea-*.ttf GentiumPlus-*.ttf CharisSIL-*.ttf Hack-*.ttf "
-    "mononoki-*.ttf Oxygen-Sans*.ttf OxygenMono-Regular.ttf "
-    "Inconsolata.otf OpenSans-CondBold.ttf "
-    "LinLibertine_R.otf LinLibertine_RB.otf LinLibertine_RI.otf "
-    "LinLibertine_RBI.otf LinBiolinum_R.otf LinBiolinum_RB.otf "
-    "LinBiolinum_RI.otf EBGaramond12-Regular.otf EBGaramond12-Bold.otf "
-    "EBGaramond12-Italic.otf RobotoSlab-Regular.otf RobotoSlab-Bold.otf "
-    "Cantarell-Regular.otf Cantarell-Bold.otf Quicksand-Regular.ttf "
-    "Quicksand-Bold.ttf cmunrm.ttf cmunbx.ttf cmunti.ttf cmunbi.ttf "
-    "cmunss.ttf cmunsx.ttf cmunsi.ttf cmuntt.ttf cmunit.ttf "
-    "Go-Regular.ttf Go-Bold.ttf Go-Italic.ttf Go-Bold-Italic.ttf "
-    "Go-Mono.ttf Go-Mono-Bold.ttf Go-Mono-Italic.ttf "
-    "Anonymous?Pro.ttf Anonymous?Pro?B.ttf Anonymous?Pro?I.ttf "
-    "Courier?Prime.otf Courier?Prime?Bold.otf Courier?Prime?Italic.otf "
-    "Courier?Prime?Bold?Italic.otf BaskervaldADFStd.otf "
-    "BaskervaldADFStd-Bold.otf BaskervaldADFStd-Italic.otf "
-    "BaskervaldADFStd-BoldItalic.otf GilliusADF-Regular.otf "
-    "GilliusADF-Bold.otf GilliusADF-Italic.otf GilliusADF-Cond.otf "
-    "GilliusADF-BoldCond.otf UniversalisADFStd-Regular.otf "
-    "UniversalisADFStd-Bold.otf UniversalisADFStd-Italic.otf "
-    "UniversalisADFStd-Cond.otf AccanthisADFStd-Regular.otf "
-    "AccanthisADFStd-Bold.otf AccanthisADFStd-Italic.otf "
-    "BerenisADFPro-Regular.otf BerenisADFPro-Bold.otf "
-    "BerenisADFPro-Italic.otf LibrisADFStd-Regular.otf "
-    "LibrisADFStd-Bold.otf DejaVuSansCondensed.ttf "
-    "DejaVuSansCondensed-Bold.ttf DejaVuSerifCondensed.ttf "
-    "DejaVuSerifCondensed-Italic.ttf"
-).split() + [
-    f"{family}-{face}.{extension}"
-    for family, extension in (
-        ("OpenSans", "ttf"),
-        ("Lato", "ttf"),
-        ("Roboto", "ttf"),
-        ("RobotoCondensed", "ttf"),
-        ("JetBrainsMono", "ttf"),
-        ("ComicNeue", "otf"),
-        ("STIX", "otf"),
-        ("Yrsa", "ttf"),
-    )
-    for face in _STANDARD
-]
 
 # The recipe: the demo's front end with a second BiLSTM layer, lines of
 # one to six words (the test's length: up to 32 characters), the
@@ -165,18 +105,10 @@ def unseen_fonts():
 
 
 def training_fonts():
-    """Installed faces named by `TRAINING_FONT_FILES`, plus DejaVu."""
-    from keras_seq.data import default_fonts, system_fonts
+    """The app's "wide" font set, checked against the test fonts."""
+    from keras_seq.apps.ocr.fonts import wide_fonts
 
-    fonts = [
-        path
-        for path in system_fonts()
-        if any(
-            fnmatch.fnmatchcase(os.path.basename(path), pattern)
-            for pattern in TRAINING_FONT_FILES
-        )
-    ]
-    fonts = sorted(set(fonts)) + default_fonts()
+    fonts = wide_fonts()
     overlap = [
         f
         for f in fonts
@@ -424,7 +356,9 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     if args.packages:
-        print(" ".join(TRAINING_FONT_PACKAGES))
+        from keras_seq.apps.ocr.fonts import WIDE_FONT_PACKAGES
+
+        print(" ".join(WIDE_FONT_PACKAGES))
         return
 
     from keras_seq.apps.ocr.export import export

@@ -8,7 +8,7 @@ TensorFlow).
 import json
 import sys
 
-from keras_seq.apps.ocr.defaults import ENCODERS
+from keras_seq.apps.ocr.defaults import ENCODERS, FONT_SETS
 
 QUANTIZATIONS = ("float16", "dynamic_range", "int8")
 
@@ -48,11 +48,18 @@ def register(subparsers):
     source.add_argument(
         "--synthetic",
         action="store_true",
-        help="train on lines rendered on the fly (DejaVu fonts unless "
-        "--font-dir or --system-fonts)",
+        help="train on lines rendered on the fly (see --font-set)",
     )
     train.add_argument(
-        "--font-dir", help="render generated lines in the fonts of DIR"
+        "--font-set",
+        choices=list(FONT_SETS),
+        default="dejavu",
+        help="fonts of generated lines: matplotlib's DejaVu (default) or "
+        "the 43 families of the Debian packages keras_seq.apps.ocr.fonts "
+        "names (installed first)",
+    )
+    train.add_argument(
+        "--font-dir", help="render generated lines in the fonts of DIR too"
     )
     train.add_argument(
         "--system-fonts",
@@ -223,7 +230,9 @@ def _train(args):
 
 
 def _font_options(args):
-    options = {}
+    from keras_seq.apps.ocr.fonts import font_set
+
+    options = font_set(args.font_set)
     if args.font_dir:
         options["font_dir"] = args.font_dir
     if args.system_fonts:

@@ -2,6 +2,9 @@
 
 ENCODERS = ("bilstm", "tcn", "transformer-alibi", "transformer-rotary")
 
+# Font sets of generated training lines (see keras_seq.apps.ocr.fonts).
+FONT_SETS = ("dejavu", "wide")
+
 # Encoder width when none is given: LSTM units per direction, or the
 # model width of the convolutional and transformer encoders.
 HIDDEN_DIMS = {
