@@ -267,6 +267,53 @@ def prepare_lm(run, args):
     return reader, lms, setting, note
 
 
+def per_font_table(sets, readings, readers):
+    """CER % per test font family, per reader and set (markdown lines)."""
+    from keras_seq.data import font_family
+    from keras_seq.metrics import character_error_rate
+
+    paths = {
+        os.path.splitext(os.path.basename(p))[0]: p for p in unseen_fonts()
+    }
+    columns = [(key, name) for name in sets for key in readers]
+    header = " | ".join(f"{key}, {name}" for key, name in columns)
+    lines = [
+        "CER % by font family:",
+        "",
+        f"| font | {header} |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
+    families = sorted(
+        {font_family(paths[s["meta"]["font"]]) for s in sets["clean"]}
+    )
+    for family in families:
+        cells = []
+        for key, name in columns:
+            pairs = [
+                (sample["text"], text)
+                for sample, text in zip(sets[name], readings[key, name])
+                if font_family(paths[sample["meta"]["font"]]) == family
+            ]
+            cer = character_error_rate(*zip(*pairs))
+            cells.append(f"{100 * cer:.2f}")
+        lines.append(f"| {family} | {' | '.join(cells)} |")
+    return lines
+
+
+def plot_readings(sets, readings, out):
+    """A PNG per set of test lines with our greedy readings under them."""
+    from keras_seq.apps.ocr.plots import plot_samples
+
+    for name, samples in sets.items():
+        step = max(1, len(samples) // 12)
+        picked = list(range(0, len(samples), step))[:12]
+        plot_samples(
+            [samples[i] for i in picked],
+            [readings["ours", name][i] for i in picked],
+            os.path.join(out, f"unseen_fonts_{name}.png"),
+        )
+
+
 def build_test_set(fonts, lines_per_language, seed=31_337):
     """Clean and degraded lines: list of dicts per set."""
     from keras_seq.apps.ocr import data as ocr_data
@@ -392,69 +439,60 @@ def main(argv=None):
     sets = build_test_set(fonts, args.lines_per_language)
     available = tesseract_languages()
 
-    lm_reader, lms, lm_setting = None, None, None
+    readers = {
+        "ours": (
+            "keras_seq LiteRT float32, greedy",
+            lambda sample: reader.read(sample["image"])[0],
+        )
+    }
     if args.lm_order:
         lm_reader, lms, lm_setting, lm_note = prepare_lm(run, args)
 
-    rows = []
+        def read_with_lm(sample):
+            logits = lm_reader.run(sample["image"])["logits"]
+            lm = lms[sample["meta"]["language"]]
+            return lm_read(
+                logits, lm, lm_reader.charset, *lm_setting, args.beam_width
+            )
+
+        readers["ours+LM"] = (
+            f"keras_seq LiteRT float32 + {args.lm_order}-gram LM beam "
+            f"{args.beam_width}",
+            read_with_lm,
+        )
+    folder = tempfile.mkdtemp()
+    needed = {LANGUAGES[s["meta"]["language"]] for s in sets["clean"]}
+    if needed <= available:
+        readers["Tesseract"] = (
+            "Tesseract 5 `--psm 7`",
+            lambda s: tesseract_read(
+                s["image"], LANGUAGES[s["meta"]["language"]], folder
+            )[0],
+        )
+
+    rows, readings = [], {}
     for name, samples in sets.items():
         references = [s["text"] for s in samples]
-        ours, seconds = [], []
-        for sample in samples:
-            start = time.perf_counter()
-            ours.append(reader.read(sample["image"])[0])
-            seconds.append(time.perf_counter() - start)
-        rows.append(
-            (
-                f"keras_seq LiteRT float32, greedy, {name}",
-                character_error_rate(references, ours),
-                1000 * float(np.mean(seconds)),
-            )
-        )
-        if lm_reader is not None:
-            ours, seconds = [], []
+        for key, (label, read) in readers.items():
+            texts, seconds = [], []
             for sample in samples:
                 start = time.perf_counter()
-                logits = lm_reader.run(sample["image"])["logits"]
-                lm = lms[sample["meta"]["language"]]
-                ours.append(
-                    lm_read(
-                        logits,
-                        lm,
-                        lm_reader.charset,
-                        *lm_setting,
-                        args.beam_width,
-                    )
-                )
+                texts.append(read(sample))
                 seconds.append(time.perf_counter() - start)
+            readings[key, name] = texts
             rows.append(
                 (
-                    f"keras_seq LiteRT float32 + {args.lm_order}-gram LM "
-                    f"beam {args.beam_width}, {name}",
-                    character_error_rate(references, ours),
+                    f"{label}, {name}",
+                    character_error_rate(references, texts),
                     1000 * float(np.mean(seconds)),
                 )
             )
-        missing = {
-            LANGUAGES[s["meta"]["language"]] for s in samples
-        } - available
-        if missing:
-            rows.append((f"Tesseract, {name}: not run ({missing})", None, None))
-            continue
-        theirs, seconds = [], []
-        with tempfile.TemporaryDirectory() as folder:
-            for sample in samples:
-                language = LANGUAGES[sample["meta"]["language"]]
-                text, took = tesseract_read(sample["image"], language, folder)
-                theirs.append(text)
-                seconds.append(took)
-        rows.append(
-            (
-                f"Tesseract 5 `--psm 7`, {name}",
-                character_error_rate(references, theirs),
-                1000 * float(np.mean(seconds)),
+        if "Tesseract" not in readers:
+            rows.append(
+                (f"Tesseract, {name}: not run (needs {needed})", None, None)
             )
-        )
+    shutil.rmtree(folder, ignore_errors=True)
+    plot_readings(sets, readings, args.out)
 
     font_names = ", ".join(font_families(fonts))
     described = describe_run(run)
@@ -466,7 +504,7 @@ def main(argv=None):
         f"{len(LANGUAGES)} languages, per set, in fonts never seen in "
         f"training ({font_names}).",
     ]
-    if lm_reader is not None:
+    if "ours+LM" in readers:
         lines += ["", lm_note]
     lines += [
         "",
@@ -478,6 +516,7 @@ def main(argv=None):
             lines.append(f"| {label} | | |")
         else:
             lines.append(f"| {label} | {100 * cer:.2f} | {ms:.1f} |")
+    lines += ["", *per_font_table(sets, readings, readers)]
     ours = [r for r in rows if "greedy" in r[0] and r[2]]
     theirs = [r for r in rows if r[0].startswith("Tesseract") and r[2]]
     if ours and theirs:
