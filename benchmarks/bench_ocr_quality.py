@@ -150,6 +150,22 @@ def describe_run(run):
     )
 
 
+def real_text_sampler(language, seed, min_words):
+    """Lines of words of one language at their real frequency, up to six
+    words and 32 characters (the test's lines)."""
+    from keras_seq.apps.ocr import data as ocr_data
+
+    return ocr_data.synthetic_sampler(
+        (language,),
+        seed=seed,
+        min_words=min_words,
+        max_words=6,
+        max_chars=32,
+        frequency_power=1.0,
+        digit_rate=0.05,
+    )
+
+
 def language_models(order, lines, seed=7):
     """A character n-gram LM per language, fitted on generated lines.
 
@@ -157,20 +173,11 @@ def language_models(order, lines, seed=7):
     frequency) but from other seeds: the LM knows each language's words
     and spelling, as Tesseract's language data does, not the test lines.
     """
-    from keras_seq.apps.ocr import data as ocr_data
     from keras_seq.ctc import CharNgramLM
 
     models = {}
     for index, language in enumerate(LANGUAGES):
-        sampler = ocr_data.synthetic_sampler(
-            (language,),
-            seed=seed + index,
-            min_words=1,
-            max_words=6,
-            max_chars=32,
-            frequency_power=1.0,
-            digit_rate=0.05,
-        )
+        sampler = real_text_sampler(language, seed + index, min_words=1)
         rng = np.random.default_rng(seed + index)
         texts = [sampler.sample(rng) for _ in range(lines)]
         models[language] = CharNgramLM(order=order).fit(texts)
@@ -321,15 +328,7 @@ def build_test_set(fonts, lines_per_language, seed=31_337):
 
     sets = {"clean": [], "degraded": []}
     for index, language in enumerate(LANGUAGES):
-        sampler = ocr_data.synthetic_sampler(
-            (language,),
-            seed=seed + index,
-            min_words=3,
-            max_words=6,
-            max_chars=32,
-            frequency_power=1.0,
-            digit_rate=0.05,
-        )
+        sampler = real_text_sampler(language, seed + index, min_words=3)
         for name, augment in (("clean", False), ("degraded", True)):
             renderer = LineRenderer(
                 fonts=fonts, augment=augment, seed=seed + index
@@ -385,7 +384,7 @@ def main(argv=None):
     parser.add_argument("--out", default="runs/bench_ocr")
     parser.add_argument("--lines-per-language", type=int, default=30)
     parser.add_argument(
-        "--note", default="", help="how a reused --model was trained"
+        "--note", default="", help="more on how a reused --model was trained"
     )
     parser.add_argument("--write", action="store_true")
     parser.add_argument(
@@ -495,9 +494,8 @@ def main(argv=None):
     plot_readings(sets, readings, args.out)
 
     font_names = ", ".join(font_families(fonts))
-    described = describe_run(run)
-    if described is None:
-        described = f"the model in `{run}` {args.note}".strip()
+    described = describe_run(run) or f"the model in `{run}`"
+    described = f"{described} {args.note}".strip()
     lines = [
         f"Model: {described}. Test: "
         f"{args.lines_per_language} lines per language x "
