@@ -35,9 +35,10 @@ root) then `make bench-ocr`, which run:
     .venv/bin/python benchmarks/bench_ocr_quality.py --minutes 120 --write
 
 trains `BENCH_MODEL` with `BENCH_TRAIN` on generated lines for
-`--minutes`, or reuses a run folder with `--model RUN_DIR` (for example
-`runs/demo` after `make demo`, which sees DejaVu only). `--write`
-replaces the "OCR quality vs Tesseract" section of benchmarks/RESULTS.md.
+`--minutes` (`--mixed-precision` on a GPU), or reuses a run folder with
+`--model RUN_DIR` (for example `runs/demo` after `make demo`, which sees
+DejaVu only). `--write` replaces the "OCR quality vs Tesseract" section
+of benchmarks/RESULTS.md.
 """
 
 import argparse
@@ -381,6 +382,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="a trained run folder to reuse")
     parser.add_argument("--minutes", type=float, default=120.0)
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="train with mixed_float16 (on a GPU)",
+    )
     parser.add_argument("--out", default="runs/bench_ocr")
     parser.add_argument("--lines-per-language", type=int, default=30)
     parser.add_argument(
@@ -423,6 +429,7 @@ def main(argv=None):
             minutes=args.minutes,
             renderer_options={"fonts": fonts},
             **BENCH_MODEL,
+            mixed_precision=args.mixed_precision,
             **BENCH_TRAIN,
         )
     tflite = os.path.join(args.out, "model.tflite")
