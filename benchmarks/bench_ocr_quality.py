@@ -2,6 +2,7 @@
 
 The test set: lines of real words (wordfreq, sampled by their real
 frequency) in English, Czech, German, Polish, Spanish, French and Italian,
+and real sentences (the machine's gettext translations, `catalog_sentences`),
 rendered in the Liberation and GNU FreeFont faces (`TEST_FONTS`), clean
 and degraded (the renderer's default augmentation: blur, noise, rotation,
 shear, stroke, contrast, JPEG, texture). Each line is read by our float32
@@ -42,10 +43,12 @@ of benchmarks/RESULTS.md.
 """
 
 import argparse
+import glob
 import json
 import os
 import shlex
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -318,7 +321,7 @@ def plot_readings(sets, readings, out):
         plot_samples(
             [samples[i] for i in picked],
             [readings["ours", name][i] for i in picked],
-            os.path.join(out, f"unseen_fonts_{name}.png"),
+            os.path.join(out, f"unseen_fonts_{name.replace(' ', '_')}.png"),
         )
 
 
@@ -331,6 +334,88 @@ def build_test_set(fonts, lines_per_language, seed=31_337):
     for index, language in enumerate(LANGUAGES):
         sampler = real_text_sampler(language, seed + index, min_words=3)
         for name, augment in (("clean", False), ("degraded", True)):
+            renderer = LineRenderer(
+                fonts=fonts, augment=augment, seed=seed + index
+            )
+            samples = ocr_data.render_samples(
+                lines_per_language, sampler, renderer, seed + 100 * index
+            )
+            for sample in samples:
+                sample["meta"]["language"] = language
+            sets[name].extend(samples)
+    return sets
+
+
+# Characters that mark a catalog string as a format or a menu entry
+# rather than a sentence.
+_NOT_PROSE = set("%{}<>\\_&~|=*#@^`[]\x00\x04")
+
+
+def mo_strings(path):
+    """The (msgid, msgstr) pairs of a gettext .mo catalog."""
+    with open(path, "rb") as f:
+        data = f.read()
+    order = "<" if data[:4] == b"\xde\x12\x04\x95" else ">"
+    count, originals, translations = struct.unpack(order + "3I", data[8:20])
+
+    def entry(table, k):
+        length, offset = struct.unpack(
+            order + "2I", data[table + 8 * k : table + 8 * k + 8]
+        )
+        return data[offset : offset + length].decode("utf-8", "replace")
+
+    return [(entry(originals, k), entry(translations, k)) for k in range(count)]
+
+
+def catalog_sentences(language, characters, folder="/usr/share/locale"):
+    """Human-written lines of `language` from the machine's translations.
+
+    Debian's programs ship their messages translated into each language
+    (`/usr/share/locale/LANG/LC_MESSAGES/*.mo`; English: the original
+    messages). Kept: 3 to 6 words, at most 32 characters, every character
+    in `characters`, no format or menu markup.
+    """
+    texts = set()
+    for code in LANGUAGES if language == "en" else (language,):
+        pattern = os.path.join(folder, code, "LC_MESSAGES", "*.mo")
+        for path in sorted(glob.glob(pattern)):
+            for msgid, msgstr in mo_strings(path):
+                if not msgid or (language != "en" and msgstr == msgid):
+                    continue
+                text = " ".join((msgid if language == "en" else msgstr).split())
+                if (
+                    3 <= len(text.split()) <= 6
+                    and len(text) <= 32
+                    and set(text) <= characters
+                    and not set(text) & _NOT_PROSE
+                ):
+                    texts.add(text)
+    return sorted(texts)
+
+
+class SentenceSampler:
+    """Draws lines from a fixed list (the `TextSampler` interface)."""
+
+    def __init__(self, texts):
+        self.texts = list(texts)
+
+    def sample(self, rng):
+        return self.texts[int(rng.integers(len(self.texts)))]
+
+
+def build_sentence_sets(fonts, lines_per_language, characters, seed=51_515):
+    """Clean and degraded lines of real catalog sentences, or {} when a
+    language has none on this machine."""
+    from keras_seq.apps.ocr import data as ocr_data
+    from keras_seq.data import LineRenderer
+
+    sets = {"sentences clean": [], "sentences degraded": []}
+    for index, language in enumerate(LANGUAGES):
+        texts = catalog_sentences(language, characters)
+        if not texts:
+            return {}
+        sampler = SentenceSampler(texts)
+        for name, augment in zip(sets, (False, True)):
             renderer = LineRenderer(
                 fonts=fonts, augment=augment, seed=seed + index
             )
@@ -443,6 +528,8 @@ def main(argv=None):
             "fonts-freefont-ttf"
         )
     sets = build_test_set(fonts, args.lines_per_language)
+    characters = set(reader.charset.characters)
+    sets.update(build_sentence_sets(fonts, args.lines_per_language, characters))
     available = tesseract_languages()
 
     readers = {
@@ -509,6 +596,14 @@ def main(argv=None):
         f"{len(LANGUAGES)} languages, per set, in fonts never seen in "
         f"training ({font_names}).",
     ]
+    if "sentences clean" in sets:
+        lines += [
+            "",
+            "The sentence sets: human-written lines, the messages of the "
+            "machine's programs as their translators wrote them (gettext "
+            "catalogs under /usr/share/locale; English: the originals), 3 "
+            "to 6 words and at most 32 characters, in the same fonts.",
+        ]
     if "ours+LM" in readers:
         lines += ["", lm_note]
     lines += [
@@ -521,7 +616,8 @@ def main(argv=None):
             lines.append(f"| {label} | | |")
         else:
             lines.append(f"| {label} | {100 * cer:.2f} | {ms:.1f} |")
-    lines += ["", *per_font_table(sets, readings, readers)]
+    words = {name: sets[name] for name in ("clean", "degraded")}
+    lines += ["", *per_font_table(words, readings, readers)]
     ours = [r for r in rows if "greedy" in r[0] and r[2]]
     theirs = [r for r in rows if r[0].startswith("Tesseract") and r[2]]
     if ours and theirs:
