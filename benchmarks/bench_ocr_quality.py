@@ -311,6 +311,20 @@ def per_font_table(sets, readings, readers):
     return lines
 
 
+def write_errors(sets, readings, path):
+    """Every wrong reading: set, reader, font, language, truth, reading."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("set\treader\tfont\tlanguage\ttruth\treading\n")
+        for (key, name), texts in readings.items():
+            for sample, text in zip(sets[name], texts):
+                if text != sample["text"]:
+                    meta = sample["meta"]
+                    f.write(
+                        f"{name}\t{key}\t{meta['font']}\t"
+                        f"{meta['language']}\t{sample['text']}\t{text}\n"
+                    )
+
+
 def plot_readings(sets, readings, out):
     """A PNG per set of test lines with our greedy readings under them."""
     from keras_seq.apps.ocr.plots import plot_samples
@@ -586,6 +600,7 @@ def main(argv=None):
             )
     shutil.rmtree(folder, ignore_errors=True)
     plot_readings(sets, readings, args.out)
+    write_errors(sets, readings, os.path.join(args.out, "errors.tsv"))
 
     font_names = ", ".join(font_families(fonts))
     described = describe_run(run) or f"the model in `{run}`"
