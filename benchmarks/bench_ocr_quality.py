@@ -339,15 +339,15 @@ def plot_readings(sets, readings, out):
         )
 
 
-def build_test_set(fonts, lines_per_language, seed=31_337):
-    """Clean and degraded lines: list of dicts per set."""
+def render_sets(fonts, lines_per_language, samplers, names, seed):
+    """`names[0]` clean and `names[1]` degraded lines from each language's
+    sampler (`samplers`: language -> sampler); list of samples per set."""
     from keras_seq.apps.ocr import data as ocr_data
     from keras_seq.data import LineRenderer
 
-    sets = {"clean": [], "degraded": []}
-    for index, language in enumerate(LANGUAGES):
-        sampler = real_text_sampler(language, seed + index, min_words=3)
-        for name, augment in (("clean", False), ("degraded", True)):
+    sets = {name: [] for name in names}
+    for index, (language, sampler) in enumerate(samplers.items()):
+        for name, augment in zip(names, (False, True)):
             renderer = LineRenderer(
                 fonts=fonts, augment=augment, seed=seed + index
             )
@@ -358,6 +358,16 @@ def build_test_set(fonts, lines_per_language, seed=31_337):
                 sample["meta"]["language"] = language
             sets[name].extend(samples)
     return sets
+
+
+def build_test_set(fonts, lines_per_language, seed=31_337):
+    """Clean and degraded word lines: list of samples per set."""
+    samplers = {
+        language: real_text_sampler(language, seed + index, min_words=3)
+        for index, language in enumerate(LANGUAGES)
+    }
+    names = ("clean", "degraded")
+    return render_sets(fonts, lines_per_language, samplers, names, seed)
 
 
 # Characters that mark a catalog string as a format or a menu entry
@@ -420,26 +430,14 @@ class SentenceSampler:
 def build_sentence_sets(fonts, lines_per_language, characters, seed=51_515):
     """Clean and degraded lines of real catalog sentences, or {} when a
     language has none on this machine."""
-    from keras_seq.apps.ocr import data as ocr_data
-    from keras_seq.data import LineRenderer
-
-    sets = {"sentences clean": [], "sentences degraded": []}
-    for index, language in enumerate(LANGUAGES):
+    samplers = {}
+    for language in LANGUAGES:
         texts = catalog_sentences(language, characters)
         if not texts:
             return {}
-        sampler = SentenceSampler(texts)
-        for name, augment in zip(sets, (False, True)):
-            renderer = LineRenderer(
-                fonts=fonts, augment=augment, seed=seed + index
-            )
-            samples = ocr_data.render_samples(
-                lines_per_language, sampler, renderer, seed + 100 * index
-            )
-            for sample in samples:
-                sample["meta"]["language"] = language
-            sets[name].extend(samples)
-    return sets
+        samplers[language] = SentenceSampler(texts)
+    names = ("sentences clean", "sentences degraded")
+    return render_sets(fonts, lines_per_language, samplers, names, seed)
 
 
 def tesseract_read(image, language, folder):
