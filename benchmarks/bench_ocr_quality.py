@@ -145,13 +145,33 @@ def describe_run(run):
     fonts = options.get("fonts")
     families = font_families(fonts) if fonts else ["DejaVu (the default)"]
     model = config["model"]
-    return (
+    described = (
         f"{model['encoder']}, {model['num_layers']} x {model['hidden_dim']} "
         f"units, trained {summary['seconds'] / 60:.0f} min on this machine "
         f"({summary['epochs_total']} epochs, batch "
         f"{config['train']['batch_size']}) on {len(families)} font "
         f"families ({', '.join(families)})"
     )
+    start = config["train"].get("init_from")
+    if start:
+        earlier = describe_run(start) or f"the model in `{start}`"
+        described = (
+            f"{described}, starting from the weights of `{start}`: "
+            f"{earlier}. {_minutes(run):.0f} min of training in all"
+        )
+    return described
+
+
+def _minutes(run):
+    """Training minutes of `run` and of the runs it started from."""
+    path = os.path.join(run, "summary.json")
+    if not os.path.isfile(path):
+        return 0.0
+    with open(path, encoding="utf-8") as f:
+        minutes = json.load(f)["seconds"] / 60
+    with open(os.path.join(run, "config.json"), encoding="utf-8") as f:
+        start = json.load(f)["train"].get("init_from")
+    return minutes + (_minutes(start) if start else 0.0)
 
 
 def real_text_sampler(language, seed, min_words):
@@ -167,6 +187,9 @@ def real_text_sampler(language, seed, min_words):
         max_chars=32,
         frequency_power=1.0,
         digit_rate=0.05,
+        # Real words only: no made-up elisions, acronyms or CamelCase.
+        elision_rate=0.0,
+        code_rate=0.0,
     )
 
 
@@ -209,26 +232,53 @@ def lm_read(logits, lm, charset, weight, bonus, beam_width):
     return result.text
 
 
+# The LM reads a line only when the greedy reading's least sure character
+# is below this confidence (1.0 and above: always).
+GATES = (0.5, 0.8, 0.9, 0.97, 1.01)
+
+
+def greedy_reading(outputs):
+    """Greedy labels and line confidence of one `Recognizer.run` output."""
+    from keras_seq.apps.ocr.predict import line_confidence
+
+    length = int(outputs["lengths"][0])
+    labels = outputs["labels"][0][:length]
+    return labels, line_confidence(outputs["confidences"][0], length)
+
+
 def tune_lm(reader, lms, samples, grid, beam_width):
-    """The (weight, bonus) of `grid` with the lowest CER on `samples`."""
+    """The (weight, bonus, gate) with the lowest CER on `samples`: `grid`
+    holds (weight, bonus) pairs, `GATES` the confidences below which the
+    LM takes over from the greedy reading."""
     from keras_seq.metrics import character_error_rate
 
-    logits = [reader.run(s["image"])["logits"] for s in samples]
+    outputs = [reader.run(s["image"]) for s in samples]
+    greedy = [greedy_reading(o) for o in outputs]
+    greedy_texts = [reader.charset.decode(labels) for labels, _ in greedy]
     references = [s["text"] for s in samples]
     scores = {}
     for weight, bonus in grid:
         texts = [
             lm_read(
-                x,
+                o["logits"],
                 lms[s["meta"]["language"]],
                 reader.charset,
                 weight,
                 bonus,
                 beam_width,
             )
-            for x, s in zip(logits, samples)
+            for o, s in zip(outputs, samples)
         ]
-        scores[(weight, bonus)] = character_error_rate(references, texts)
+        for gate in GATES:
+            chosen = [
+                lm_text if confidence < gate else greedy_text
+                for lm_text, greedy_text, (_, confidence) in zip(
+                    texts, greedy_texts, greedy
+                )
+            ]
+            scores[(weight, bonus, gate)] = character_error_rate(
+                references, chosen
+            )
     return min(scores, key=scores.get), scores
 
 
@@ -270,8 +320,10 @@ def prepare_lm(run, args):
         f"log-probability {MIN_LOG_PROB} in a frame pruned) with a character "
         f"{args.lm_order}-gram LM of the line's language (fitted on "
         f"{args.lm_lines} generated lines per language, other seeds than "
-        f"the test), LM weight {setting[0]} and insertion bonus "
-        f"{setting[1]} chosen on {len(samples)} validation lines in the "
+        f"the test), used only on lines whose greedy reading has a "
+        f"character less sure than {setting[2]} (1.01: every line), LM "
+        f"weight {setting[0]}, insertion bonus {setting[1]} and that "
+        f"confidence chosen on {len(samples)} validation lines in the "
         f"training fonts (their CER: greedy {100 * greedy:.2f}%, with "
         f"the LM {100 * scores[setting]:.2f}%)."
     )
@@ -478,7 +530,18 @@ def tesseract_languages():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="a trained run folder to reuse")
+    parser.add_argument(
+        "--init-from",
+        metavar="RUN_DIR",
+        help="train starting from this run's weights (fine-tuning)",
+    )
     parser.add_argument("--minutes", type=float, default=120.0)
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=BENCH_TRAIN["learning_rate"],
+        help="peak learning rate (warm-up, then cosine decay)",
+    )
     parser.add_argument(
         "--mixed-precision",
         action="store_true",
@@ -527,7 +590,8 @@ def main(argv=None):
             renderer_options={"fonts": fonts},
             **BENCH_MODEL,
             mixed_precision=args.mixed_precision,
-            **BENCH_TRAIN,
+            init_from=args.init_from,
+            **{**BENCH_TRAIN, "learning_rate": args.learning_rate},
         )
     tflite = os.path.join(args.out, "model.tflite")
     export(run, tflite)
@@ -554,10 +618,19 @@ def main(argv=None):
         lm_reader, lms, lm_setting, lm_note = prepare_lm(run, args)
 
         def read_with_lm(sample):
-            logits = lm_reader.run(sample["image"])["logits"]
+            outputs = lm_reader.run(sample["image"])
+            labels, confidence = greedy_reading(outputs)
+            if confidence >= lm_setting[2]:
+                return lm_reader.charset.decode(labels)
             lm = lms[sample["meta"]["language"]]
+            weight, bonus, _ = lm_setting
             return lm_read(
-                logits, lm, lm_reader.charset, *lm_setting, args.beam_width
+                outputs["logits"],
+                lm,
+                lm_reader.charset,
+                weight,
+                bonus,
+                args.beam_width,
             )
 
         readers["ours+LM"] = (

@@ -26,6 +26,23 @@ ALPHABETS = {
     "pt": "àáâãçéêíóôõú",
 }
 
+# Languages whose lists keep words with an inner apostrophe: English
+# contractions ("don't"), French and Italian elided forms ("aujourd'hui",
+# "dell'anno").
+APOSTROPHE_LANGUAGES = ("en", "fr", "it")
+
+# Elided articles and prepositions glued to a following word that starts
+# with a vowel or "h" ("l'archive", "all'interno"), with chance
+# `elision_rate`.
+ELISIONS = {
+    "fr": ("l'", "l'", "d'", "d'", "qu'", "n'", "s'", "c'", "j'"),
+    "it": ("l'", "l'", "d'", "dell'", "all'", "nell'", "dall'", "un'"),
+}
+_ELIDABLE = set("aeiouhàâéèêîôùúìò")
+
+# Marks French sets off with a space before them ("Adresse :").
+FRENCH_SPACED_MARKS = ":;!?"
+
 # Characters the sampler adds around words: trailing marks, wrapping pairs,
 # joiners, and the symbols inside number tokens.
 TRAILING_MARKS = ".,;:!?"
@@ -52,11 +69,13 @@ def _alphabet(language):
 def _word_table(language, vocabulary_size):
     """Top words of `language` in its alphabet, with their frequencies."""
     allowed = set(_alphabet(language))
+    if language in APOSTROPHE_LANGUAGES:
+        allowed.add("'")
     frequencies = wordfreq.get_frequency_dict(language, wordlist="best")
     pairs = (
         (word, freq)
         for word, freq in frequencies.items()
-        if all(c in allowed for c in word)
+        if all(c in allowed for c in word) and "'" not in (word[0], word[-1])
     )
     pairs = list(itertools.islice(pairs, vocabulary_size))
     words = [word for word, _ in pairs]
@@ -78,7 +97,16 @@ class TextSampler:
     the first word, and capitalizes or upper-cases others now and then. Some
     words become numbers (integers, decimals, years, times, dates, prices,
     percentages) and some get punctuation (a trailing mark, quotes or
-    brackets, or a hyphen or slash joining the next word).
+    brackets, or a hyphen, spaced dash or slash joining the next word).
+
+    Lines also carry what real text has and word lists lack: English,
+    French and Italian words with an inner apostrophe come from the lists
+    themselves ("don't", "aujourd'hui"); French and Italian words starting
+    with a vowel get an elided article now and then ("l'archive",
+    "dell'anno"); French lines set ":;!?" off with a space half of the
+    time; and a few tokens look like software text: CamelCase names
+    ("SoundTracker"), acronyms ("CPU") and command-line options
+    ("--verbose", "-x").
 
     The word lists ship inside the `wordfreq` wheel, so sampling works
     offline. Words using letters outside the language's alphabet (see
@@ -105,6 +133,10 @@ class TextSampler:
             words to sample from.
         frequency_power: float >= 0, exponent on word frequencies; 0 samples
             words uniformly.
+        elision_rate: float in [0, 1], chance that a French or Italian word
+            starting with a vowel or "h" gets an elided article.
+        code_rate: float in [0, 1], chance that a token is a CamelCase
+            name, an acronym or a command-line option.
 
     Example:
 
@@ -130,6 +162,8 @@ class TextSampler:
         capitalize_rate=0.1,
         vocabulary_size=30000,
         frequency_power=0.5,
+        elision_rate=0.1,
+        code_rate=0.03,
     ):
         languages = tuple(languages)
         if not languages:
@@ -156,6 +190,8 @@ class TextSampler:
             "punctuation_rate": punctuation_rate,
             "uppercase_rate": uppercase_rate,
             "capitalize_rate": capitalize_rate,
+            "elision_rate": elision_rate,
+            "code_rate": code_rate,
         }
         for name, rate in rates.items():
             if not 0.0 <= rate <= 1.0:
@@ -178,6 +214,8 @@ class TextSampler:
         self.capitalize_rate = capitalize_rate
         self.vocabulary_size = vocabulary_size
         self.frequency_power = frequency_power
+        self.elision_rate = elision_rate
+        self.code_rate = code_rate
         self._rng = np.random.default_rng(seed)
 
         # Per language: the words and their cumulative sampling weights.
@@ -220,6 +258,31 @@ class TextSampler:
         sign = "+" if rng.random() < 0.3 else ""
         return f"{sign}{rng.integers(0, 101)}%"
 
+    def _code(self, language, rng):
+        """A CamelCase name, an acronym or a command-line option."""
+        kind = rng.integers(3)
+        if kind == 0:
+            parts = (self._word(language, rng) for _ in range(2))
+            return "".join(p[:1].upper() + p[1:] for p in parts)
+        if kind == 1:
+            size = int(rng.integers(2, 5))
+            letters = rng.choice(list(string.ascii_uppercase), size)
+            return "".join(letters)
+        if rng.random() < 0.3:
+            return "-" + string.ascii_lowercase[rng.integers(26)]
+        return "--" + self._word(language, rng).replace("'", "")
+
+    def _elide(self, word, language, rng):
+        prefixes = ELISIONS.get(language)
+        if (
+            prefixes is None
+            or word[:1] not in _ELIDABLE
+            or "'" in word
+            or rng.random() >= self.elision_rate
+        ):
+            return word
+        return prefixes[rng.integers(len(prefixes))] + word
+
     def sample(self, rng=None):
         """Returns one line of text.
 
@@ -240,7 +303,10 @@ class TextSampler:
             if rng.random() < self.digit_rate:
                 tokens.append(self._number(rng))
                 continue
-            word = self._word(language, rng)
+            if rng.random() < self.code_rate:
+                tokens.append(self._code(language, rng))
+                continue
+            word = self._elide(self._word(language, rng), language, rng)
             if rng.random() < self.uppercase_rate:
                 word = word.upper()
             elif rng.random() < (0.7 if index == 0 else self.capitalize_rate):
@@ -256,6 +322,9 @@ class TextSampler:
             kind = rng.random()
             if kind < 0.65:
                 mark = TRAILING_MARKS[rng.integers(len(TRAILING_MARKS))]
+                spaced = language == "fr" and mark in FRENCH_SPACED_MARKS
+                if spaced and rng.random() < 0.5:
+                    mark = " " + mark
                 tokens[index] = token + mark
             elif kind < 0.85:
                 pair = WRAPPERS[rng.integers(len(WRAPPERS))]
@@ -264,6 +333,8 @@ class TextSampler:
                 joiner = JOINERS[rng.integers(len(JOINERS))]
                 if joiner == "&":
                     joiner = " & "
+                elif joiner == "-" and rng.random() < 0.3:
+                    joiner = " - "
                 separators[index] = joiner
 
         # Join tokens while the line fits in max_chars.
@@ -308,6 +379,8 @@ class TextSampler:
             "capitalize_rate": self.capitalize_rate,
             "vocabulary_size": self.vocabulary_size,
             "frequency_power": self.frequency_power,
+            "elision_rate": self.elision_rate,
+            "code_rate": self.code_rate,
         }
 
     @classmethod

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -255,3 +256,65 @@ def test_train_font_and_line_options(tmp_path, monkeypatch):
         "exclude_fonts": ["HELD_OUT"],
     }
     assert config["sampler_options"] == {"max_words": 2, "max_chars": 10}
+
+
+class _FirstWeights(keras.callbacks.Callback):
+    """Records the model's weights when training begins."""
+
+    weights = None
+
+    def on_train_begin(self, logs=None):
+        self.weights = self.model.get_weights()
+
+
+def test_init_from_starts_from_a_runs_weights(tmp_path):
+    from keras_seq.apps.ocr.model import load_run
+
+    data = str(tmp_path / "data")
+    _write_folder(data, count=16)
+    first = str(tmp_path / "first")
+    train(first, data=data, epochs=1, batch_size=8, verbose=0, **TINY_MODEL)
+    source, source_charset = load_run(first)
+
+    # The second run takes the first's architecture even though other
+    # model arguments are passed, and starts at its weights.
+    second = str(tmp_path / "second")
+    recorder = _FirstWeights()
+    train(
+        second,
+        data=data,
+        epochs=1,
+        batch_size=8,
+        verbose=0,
+        hidden_dim=16,
+        init_from=first,
+        callbacks=[recorder],
+    )
+    start = recorder.weights
+    assert len(start) == len(source.get_weights())
+    for got, want in zip(start, source.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    tuned, charset = load_run(second)
+    assert charset.characters == source_charset.characters
+    assert tuned.count_params() == source.count_params()
+    with open(os.path.join(second, "config.json"), encoding="utf-8") as f:
+        assert json.load(f)["train"]["init_from"] == first
+
+    # Generated lines the first run cannot spell: a clear error up front.
+    with pytest.raises(ValueError, match="cannot output"):
+        train(
+            str(tmp_path / "third"),
+            synthetic=True,
+            languages=["cs"],
+            epochs=1,
+            init_from=first,
+            verbose=0,
+        )
+    with pytest.raises(FileNotFoundError, match="init_from"):
+        train(
+            str(tmp_path / "fourth"),
+            data=data,
+            epochs=1,
+            init_from=data,
+            verbose=0,
+        )

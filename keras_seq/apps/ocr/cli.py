@@ -123,6 +123,13 @@ def register(subparsers):
         "--strategy", choices=["default", "mirrored"], default="default"
     )
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--init-from",
+        default=None,
+        metavar="RUN_DIR",
+        help="start from this run's weights, architecture and charset "
+        "(fine-tuning)",
+    )
     _add_model_arguments(train)
     train.set_defaults(func=_train)
 
@@ -224,6 +231,7 @@ def _train(args):
         num_layers=args.num_layers,
         renderer_options=_font_options(args),
         sampler_options=_sampler_options(args),
+        init_from=args.init_from,
     )
     print(json.dumps(summary, indent=1, ensure_ascii=False))
     return 0

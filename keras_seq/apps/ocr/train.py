@@ -137,6 +137,23 @@ def _load_data(
     return samples, val_samples, charset
 
 
+def _starting_point(init_from):
+    """Architecture, charset and weights of the run `init_from`."""
+    from keras_seq.apps.ocr.model import load_run
+
+    config_path = os.path.join(init_from, CONFIG_FILE)
+    if not os.path.isfile(config_path):
+        raise FileNotFoundError(
+            f"`init_from` must be a run folder written by `train` (with "
+            f"{CONFIG_FILE}); no {config_path}. Received: "
+            f"init_from={init_from!r}"
+        )
+    with open(config_path, encoding="utf-8") as f:
+        config = json.load(f)["model"]
+    model, charset = load_run(init_from)
+    return config, charset, model.get_weights()
+
+
 def train(
     out,
     data=None,
@@ -161,6 +178,7 @@ def train(
     front_end=None,
     renderer_options=None,
     sampler_options=None,
+    init_from=None,
     callbacks=None,
     verbose="auto",
 ):
@@ -193,6 +211,13 @@ def train(
             the fonts of training and validation lines, `augmentation`
             the training lines' augmentation.
         sampler_options: dict of `TextSampler` arguments (synthetic).
+        init_from: optional run folder of an earlier `train` to start
+            from (fine-tuning): its architecture, charset and weights are
+            taken, and `encoder`, `hidden_dim`, `num_layers`, `height`,
+            `dropout` and `front_end` are ignored. Generated lines must
+            fit its charset; lines of `data` outside it are skipped and
+            counted. The optimizer starts afresh (warm-up included with
+            `minutes`). A resumed run ignores it: its backup wins.
         callbacks: extra Keras callbacks.
         verbose: `model.fit` verbosity.
 
@@ -219,6 +244,27 @@ def train(
     resuming = os.path.isdir(os.path.join(out, BACKUP_DIR))
     charset = Charset.load(charset_path) if resuming else None
     rows = _history_rows(history_path) if resuming else []
+    initial_weights = None
+    if init_from is not None:
+        init_config, init_charset, initial_weights = _starting_point(init_from)
+        encoder, hidden_dim = init_config["encoder"], init_config["hidden_dim"]
+        num_layers, height = init_config["num_layers"], init_config["height"]
+        dropout, front_end = init_config["dropout"], init_config["front_end"]
+        charset = charset or init_charset
+        if synthetic:
+            wanted = ocr_data.synthetic_sampler(
+                languages, seed=seed, **(sampler_options or {})
+            ).charset()
+            extra = sorted(
+                set(wanted.characters) - set(init_charset.characters)
+            )
+            if extra:
+                raise ValueError(
+                    f"Generated lines would use characters the run "
+                    f"{init_from!r} cannot output: {''.join(extra)!r}. "
+                    f"Received: languages={languages!r}, "
+                    f"sampler_options={sampler_options!r}"
+                )
 
     # Data. A resumed run draws fresh generated lines, not a replay.
     skipped = collections.Counter()
@@ -286,6 +332,7 @@ def train(
                     "mixed_precision": mixed_precision,
                     "renderer_options": renderer_options,
                     "sampler_options": sampler_options,
+                    "init_from": init_from,
                 },
             },
             f,
@@ -304,6 +351,8 @@ def train(
     try:
         with scope.scope():
             model = build_ocr_model(**config)
+            if initial_weights is not None and not resuming:
+                model.set_weights(initial_weights)
             loss = CTCLoss(blank_index=charset.blank_index)
             model.compile(
                 optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
