@@ -18,7 +18,15 @@ ALLOWED = {
     "data": set(),
     "tflite": {"layers"},
     "testing": {"tflite"},
-    "apps": {"layers", "ctc", "metrics", "data", "tflite", "apps.text"},
+    "apps": {
+        "layers",
+        "ctc",
+        "metrics",
+        "data",
+        "tflite",
+        "apps.text",
+        "apps.training",
+    },
     "cli": {"apps", "tflite"},
 }
 

@@ -84,6 +84,10 @@ def test_train_resume_evaluate_export_predict(tmp_path, capsys):
     assert summary["resumed"] is True
     assert summary["epochs_run"] == 1
     assert _history_epochs(run) == [0, 1]
+    # The training clock continued from the first run's minutes.
+    with open(os.path.join(run, "history.csv"), encoding="utf-8") as f:
+        minutes = [float(row["minutes"]) for row in csv.DictReader(f)]
+    assert 0 < minutes[0] <= minutes[1] <= summary["minutes_trained"]
     assert not os.path.isdir(os.path.join(run, "backup"))
     for name in ("model.keras", "charset.json", "training.png"):
         assert os.path.isfile(os.path.join(run, name)), name
@@ -256,6 +260,64 @@ def test_train_font_and_line_options(tmp_path, monkeypatch):
         "exclude_fonts": ["HELD_OUT"],
     }
     assert config["sampler_options"] == {"max_words": 2, "max_chars": 10}
+
+
+class _WeightsAfter(keras.callbacks.Callback):
+    """Records the model's weights after batch `batch` of epoch `epoch`."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.epoch, self.batch = epoch, batch
+        self.weights = None
+        self._current = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self._current, batch) == (self.epoch, self.batch):
+            self.weights = self.model.get_weights()
+
+
+def test_an_interruption_mid_epoch_loses_at_most_the_batches_since_backup(
+    tmp_path, monkeypatch
+):
+    from keras_seq.apps import training
+
+    monkeypatch.setattr(training, "BACKUP_EVERY", 2)
+    data = str(tmp_path / "data")
+    _write_folder(data, count=48)
+    run = str(tmp_path / "run")
+    # A backup at each epoch's end and every 2 batches within it; the
+    # interruption comes before batch 3 of epoch 1, so the last backup is
+    # the one after epoch 1's batch 1.
+    saved = _WeightsAfter(epoch=1, batch=1)
+    with pytest.raises(KeyboardInterrupt):
+        train(
+            run,
+            data=data,
+            epochs=3,
+            batch_size=8,
+            callbacks=[saved, Interrupt(epoch=1, batch=3)],
+            verbose=0,
+            **TINY_MODEL,
+        )
+    assert saved.weights is not None
+    recorder = _FirstWeights()
+    summary = train(
+        run,
+        data=data,
+        epochs=3,
+        batch_size=8,
+        callbacks=[recorder],
+        verbose=0,
+        **TINY_MODEL,
+    )
+    assert summary["resumed"]
+    for got, want in zip(recorder.weights, saved.weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # Epoch 1 restarted from its first batch, once in the history.
+    assert _history_epochs(run) == [0, 1, 2]
 
 
 class _FirstWeights(keras.callbacks.Callback):

@@ -5,9 +5,10 @@ Everything lands in the run folder:
 - `model.keras`: the best model so far (lowest validation CER);
 - `charset.json`: the characters, id 0 being the CTC blank;
 - `config.json`: the model and training settings;
-- `backup/`: the last epoch's full state (weights, optimizer, epoch),
-  from which an interrupted run resumes when started again with the same
-  `--out`; removed when training ends normally;
+- `backup/`: the training state (weights, optimizer, epoch), saved every
+  50 batches, from which an interrupted run resumes when started again
+  with the same `--out` (the time budget and learning-rate schedule
+  continue too); removed when training ends normally;
 - `logs/`: TensorBoard logs; `history.csv`: one row per epoch;
 - `training.png`: the curves; `summary.json`: what the run did.
 """
@@ -24,7 +25,7 @@ import keras
 import numpy as np
 
 from keras_seq.apps.ocr import data as ocr_data
-from keras_seq.apps.ocr.callbacks import TimeBudget, ValidationErrorRates
+from keras_seq.apps.ocr.callbacks import ValidationErrorRates
 from keras_seq.apps.ocr.defaults import (
     BACKUP_DIR,
     CHARSET_FILE,
@@ -35,6 +36,11 @@ from keras_seq.apps.ocr.defaults import (
     SUMMARY_FILE,
 )
 from keras_seq.apps.ocr.model import build_ocr_model, frame_stride
+from keras_seq.apps.training import (
+    TimeBudget,
+    backup_and_restore,
+    minutes_so_far,
+)
 from keras_seq.ctc import CTCLoss
 from keras_seq.data.charset import Charset
 
@@ -194,7 +200,8 @@ def train(
         languages: wordfreq languages of generated lines.
         epochs: int, most epochs.
         minutes: optional float, time budget; the learning rate then
-            follows a warm-up and cosine decay over the budget.
+            follows a warm-up and cosine decay over the budget. A resumed
+            run continues both where the interrupted one stopped.
         batch_size: int.
         learning_rate: float, the (peak) Adam learning rate.
         steps_per_epoch: batches per epoch (default: one pass over `data`,
@@ -371,21 +378,23 @@ def train(
     best = _best_so_far(rows)
     if best is not None:
         checkpoint.best = best
-    budget = (
-        TimeBudget(minutes, learning_rate=learning_rate) if minutes else None
+    # A resumed run continues the budget and the schedule where they were.
+    budget = TimeBudget(
+        minutes,
+        learning_rate=learning_rate if minutes else None,
+        elapsed_minutes=minutes_so_far(history_path) if resuming else 0.0,
     )
     all_callbacks = [
         ValidationErrorRates(val_samples, charset, batch_size),
         keras.callbacks.TerminateOnNaN(),
         checkpoint,
-        keras.callbacks.BackupAndRestore(os.path.join(out, BACKUP_DIR)),
+        backup_and_restore(os.path.join(out, BACKUP_DIR)),
         keras.callbacks.CSVLogger(history_path, append=True),
         keras.callbacks.EarlyStopping(
             monitor="val_cer", mode="min", patience=patience
         ),
     ]
-    if budget is not None:
-        all_callbacks.insert(1, budget)
+    all_callbacks.insert(1, budget)
     if _has_tensorboard():
         all_callbacks.append(
             keras.callbacks.TensorBoard(os.path.join(out, LOG_DIR))
@@ -433,8 +442,9 @@ def train(
         "val_lines": len(val_samples),
         "skipped": dict(skipped),
         "infeasible_ctc_samples": int(loss.infeasible_count),
-        "time_budget_reached": bool(budget and budget.reached),
-        "steps_run": budget.steps if budget else None,
+        "time_budget_reached": budget.reached,
+        "steps_run": budget.steps,
+        "minutes_trained": round(budget.spent(), 2),
         "seconds": round(time.monotonic() - started, 1),
         "resumed": resuming,
     }

@@ -1,8 +1,8 @@
 """Training-loop pieces shared by the text apps.
 
 `fit` runs `model.fit` with the callbacks every app wants: a time budget
-(`--minutes`), `keras.callbacks.BackupAndRestore` (an interrupted run
-resumes where it stopped when started again with the same `--out`), the
+(`--minutes`), a backup every 50 batches (an interrupted run resumes where
+it stopped, budget included, when started again with the same `--out`), the
 best model by validation loss, TensorBoard logs, a CSV history, and Keras's
 progress bar.
 """
@@ -16,35 +16,13 @@ import keras
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from keras_seq.apps.training import (
+    TimeBudget,
+    backup_and_restore,
+    minutes_so_far,
+)
+
 logger = logging.getLogger(__name__)
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stops training once `minutes` of wall time have passed.
-
-    The check runs after every batch, so the run ends within one batch of
-    the budget; the epoch in progress is cut short, and `stopped` says
-    whether the budget ended the run.
-
-    Args:
-        minutes: the budget in minutes (None or <= 0: no budget).
-    """
-
-    def __init__(self, minutes):
-        super().__init__()
-        self.minutes = minutes
-        self.stopped = False
-        self._start = None
-
-    def on_train_begin(self, logs=None):
-        self._start = time.monotonic()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if not self.minutes or self.minutes <= 0:
-            return
-        if time.monotonic() - self._start >= 60.0 * self.minutes:
-            self.stopped = True
-            self.model.stop_training = True
 
 
 class ScalarLogger(keras.callbacks.Callback):
@@ -99,19 +77,22 @@ def callbacks(out, minutes=None, patience=None, monitor="val_loss"):
         `(callbacks, time_budget)`.
     """
     os.makedirs(out, exist_ok=True)
-    budget = TimeBudget(minutes)
+    history = os.path.join(out, "history.csv")
+    resuming = os.path.isdir(os.path.join(out, "backup"))
+    budget = TimeBudget(
+        minutes or None,
+        elapsed_minutes=minutes_so_far(history) if resuming else 0.0,
+    )
     result = [
         budget,
-        keras.callbacks.BackupAndRestore(os.path.join(out, "backup")),
+        backup_and_restore(os.path.join(out, "backup")),
         keras.callbacks.ModelCheckpoint(
             os.path.join(out, "best.keras"),
             monitor=monitor,
             save_best_only=True,
         ),
         tensorboard_callback(os.path.join(out, "logs")),
-        keras.callbacks.CSVLogger(
-            os.path.join(out, "history.csv"), append=True
-        ),
+        keras.callbacks.CSVLogger(history, append=True),
     ]
     if patience:
         result.append(
@@ -172,6 +153,6 @@ def fit(
         "examples_per_second": round(
             count * max(epochs_run, 1) / max(seconds, 1e-9), 1
         ),
-        "stopped_by_time_budget": budget.stopped,
+        "stopped_by_time_budget": budget.reached,
         "final": {k: float(v[-1]) for k, v in history.history.items() if v},
     }
