@@ -363,6 +363,37 @@ def per_font_table(sets, readings, readers):
     return lines
 
 
+def against_tesseract(sets, readings, readers):
+    """Each of our readers' CER over Tesseract's, per set (markdown)."""
+    from keras_seq.metrics import character_error_rate
+
+    if "Tesseract" not in readers:
+        return []
+    ours = [k for k in readers if k != "Tesseract"]
+    lines = [
+        "Against Tesseract: our CER over Tesseract's on the same lines, "
+        "below 1 where we read better (characters: the set's size; one "
+        "wrong character adds 100 / characters points of CER).",
+        "",
+        "| set | characters | " + " | ".join(ours) + " |",
+        "|---" * (len(ours) + 2) + "|",
+    ]
+    for name, samples in sets.items():
+        references = [s["text"] for s in samples]
+        theirs = character_error_rate(references, readings["Tesseract", name])
+        cells = [str(sum(len(r) for r in references))]
+        for key in readers:
+            if key == "Tesseract":
+                continue
+            ours = character_error_rate(references, readings[key, name])
+            if theirs == 0:
+                cells.append("even" if ours == 0 else "worse (theirs 0)")
+            else:
+                cells.append(f"{ours / theirs:.2f}")
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return lines
+
+
 def write_errors(sets, readings, path):
     """Every wrong reading: set, reader, font, language, truth, reading."""
     with open(path, "w", encoding="utf-8") as f:
@@ -535,6 +566,11 @@ def main(argv=None):
         metavar="RUN_DIR",
         help="train starting from this run's weights (fine-tuning)",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="RUN_DIR",
+        help="also read every set greedily with this run (side by side)",
+    )
     parser.add_argument("--minutes", type=float, default=120.0)
     parser.add_argument(
         "--learning-rate",
@@ -614,6 +650,14 @@ def main(argv=None):
             lambda sample: reader.read(sample["image"])[0],
         )
     }
+    if args.baseline:
+        path = os.path.join(args.out, "baseline.tflite")
+        export(args.baseline, path)
+        baseline = Recognizer(path, num_threads=1)
+        readers["baseline"] = (
+            f"baseline `{args.baseline}`, LiteRT float32, greedy",
+            lambda sample: baseline.read(sample["image"])[0],
+        )
     if args.lm_order:
         lm_reader, lms, lm_setting, lm_note = prepare_lm(run, args)
 
@@ -704,7 +748,8 @@ def main(argv=None):
             lines.append(f"| {label} | {100 * cer:.2f} | {ms:.1f} |")
     words = {name: sets[name] for name in ("clean", "degraded")}
     lines += ["", *per_font_table(words, readings, readers)]
-    ours = [r for r in rows if "greedy" in r[0] and r[2]]
+    lines += ["", *against_tesseract(sets, readings, readers)]
+    ours = [r for r in rows if r[0].startswith(readers["ours"][0]) and r[2]]
     theirs = [r for r in rows if r[0].startswith("Tesseract") and r[2]]
     if ours and theirs:
         ratio = np.mean([r[2] for r in theirs]) / np.mean([r[2] for r in ours])
