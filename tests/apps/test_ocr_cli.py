@@ -380,3 +380,31 @@ def test_init_from_starts_from_a_runs_weights(tmp_path):
             init_from=data,
             verbose=0,
         )
+
+
+def test_mixed_precision_and_mirrored_training_export_float32(tmp_path):
+    """The GPU options run on CPU too: mixed_float16 under a one-device
+    MirroredStrategy trains, and the run loads and exports in float32."""
+    from keras_seq.apps.ocr.export import export
+    from keras_seq.apps.ocr.model import load_run
+
+    data = str(tmp_path / "data")
+    _write_folder(data, count=16)
+    run = str(tmp_path / "run")
+    summary = train(
+        run,
+        data=data,
+        epochs=1,
+        batch_size=8,
+        mixed_precision=True,
+        strategy="mirrored",
+        verbose=0,
+        **TINY_MODEL,
+    )
+    assert np.isfinite(summary["best_val_cer"])
+    # The policy is restored for whatever runs next.
+    assert keras.config.dtype_policy().name == "float32"
+    model, _ = load_run(run)
+    assert model.get_layer("front_end").compute_dtype == "float32"
+    report = export(run, str(tmp_path / "model.tflite"))
+    assert all(op.isupper() for op in report["ops"]), report["ops"]
