@@ -43,6 +43,7 @@ of benchmarks/RESULTS.md.
 """
 
 import argparse
+import collections
 import glob
 import json
 import os
@@ -597,35 +598,28 @@ PER_LINE_LABEL = "Tesseract 5 `--psm 7`"
 BATCH_LABEL = f"{PER_LINE_LABEL}, one process per language"
 
 
-def speed_lines(rows, ours_label, batch_differ, lines_per_language):
+def speed_lines(ms, differ, lines_per_language):
     """How much faster our greedy LiteRT reads than Tesseract, against
-    its one-process-per-line and its one-process-per-language times."""
+    its one-process-per-line and its one-process-per-language times.
+
+    `ms` maps "ours", "Tesseract" and "batch" to their ms per line, one
+    value a set; `differ` counts lines the two Tesseract runs read apart.
+    """
     from statistics import mean
 
-    def ms(keep):
-        times = [r[2] for r in rows if r[2] and keep(r[0])]
-        return mean(times) if times else None
-
-    ours = ms(lambda label: label.startswith(ours_label))
-    per_line = ms(
-        lambda label: (
-            label.startswith(PER_LINE_LABEL)
-            and not label.startswith(BATCH_LABEL)
-        )
-    )
-    batch = ms(lambda label: label.startswith(BATCH_LABEL))
-    if not (ours and per_line and batch):
+    if not all(ms.get(key) for key in ("ours", "Tesseract", "batch")):
         return []
+    ours = mean(ms["ours"])
     return [
         "",
         f"Speed: LiteRT (greedy, decoding in its graph) reads a line "
-        f"{per_line / ours:.0f}x faster than Tesseract called once per "
-        f"line, as its command line is used (that time includes starting "
-        f"the process and loading the language data), and "
-        f"{batch / ours:.1f}x faster than Tesseract reading each set with "
-        f"one process per language ({lines_per_language} lines share a "
-        f"start-up). The two Tesseract runs read "
-        f"{sum(batch_differ.values())} line(s) differently.",
+        f"{mean(ms['Tesseract']) / ours:.0f}x faster than Tesseract called "
+        f"once per line, as its command line is used (that time includes "
+        f"starting the process and loading the language data), and "
+        f"{mean(ms['batch']) / ours:.1f}x faster than Tesseract reading "
+        f"each set with one process per language ({lines_per_language} "
+        f"lines share a start-up). The two Tesseract runs read {differ} "
+        f"line(s) differently.",
     ]
 
 
@@ -772,7 +766,12 @@ def main(argv=None):
             )[0],
         )
 
-    rows, readings, batch_differ = [], {}, {}
+    rows, readings, ms_per_line, differ = (
+        [],
+        {},
+        collections.defaultdict(list),
+        0,
+    )
     for name, samples in sets.items():
         references = [s["text"] for s in samples]
         for key, (label, read) in readers.items():
@@ -782,11 +781,12 @@ def main(argv=None):
                 texts.append(read(sample))
                 seconds.append(time.perf_counter() - start)
             readings[key, name] = texts
+            ms_per_line[key].append(1000 * float(np.mean(seconds)))
             rows.append(
                 (
                     f"{label}, {name}",
                     character_error_rate(references, texts),
-                    1000 * float(np.mean(seconds)),
+                    ms_per_line[key][-1],
                 )
             )
         if "Tesseract" not in readers:
@@ -795,13 +795,15 @@ def main(argv=None):
             )
             continue
         texts, seconds = tesseract_read_batch(samples, folder)
-        differ = sum(a != b for a, b in zip(texts, readings["Tesseract", name]))
-        batch_differ[name] = differ
+        differ += sum(
+            a != b for a, b in zip(texts, readings["Tesseract", name])
+        )
+        ms_per_line["batch"].append(1000 * seconds / len(samples))
         rows.append(
             (
                 f"{BATCH_LABEL}, {name}",
                 character_error_rate(references, texts),
-                1000 * seconds / len(samples),
+                ms_per_line["batch"][-1],
             )
         )
     shutil.rmtree(folder, ignore_errors=True)
@@ -840,9 +842,7 @@ def main(argv=None):
     words = {name: sets[name] for name in ("clean", "degraded")}
     lines += ["", *per_font_table(words, readings, readers)]
     lines += ["", *against_tesseract(sets, readings, readers)]
-    lines += speed_lines(
-        rows, readers["ours"][0], batch_differ, args.lines_per_language
-    )
+    lines += speed_lines(ms_per_line, differ, args.lines_per_language)
     body = "\n".join(lines)
     print(body)
     if args.write:
